@@ -1,0 +1,38 @@
+# trustlab — two commands: `make up` runs the platform, `make test` runs the whole suite.
+# Both bootstrap what they need (idempotent, cached under $(TRUSTLAB_CACHE)).
+
+PYTHON ?= python3
+export TRUSTLAB_CACHE ?= $(HOME)/.cache/trustlab
+VENV := $(TRUSTLAB_CACHE)/envs/platform
+BOOTSTRAP := $(PYTHON) scripts/bootstrap.py
+TEST_PG_PORT ?= 55432
+export TRUSTLAB_TEST_POSTGRES_URL ?= postgresql+psycopg://trustlab:trustlab@127.0.0.1:$(TEST_PG_PORT)/postgres
+
+.PHONY: up test bootstrap lint format lock clean-state
+
+up: bootstrap
+	$(VENV)/bin/trustlab up
+
+test:
+	$(BOOTSTRAP) platform postgres
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest tests
+
+bootstrap:
+	$(BOOTSTRAP) platform
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+
+format: bootstrap
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Re-resolve uv.lock after changing dependencies in pyproject.toml.
+lock:
+	$(BOOTSTRAP) uv
+	$(TRUSTLAB_CACHE)/tools/bin/uv lock
+
+clean-state:
+	rm -rf var

@@ -1,0 +1,1 @@
+"""API builder, gateway, consumer keys, quotas, dynamic masking and metering."""

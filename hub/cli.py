@@ -1,0 +1,478 @@
+"""The ``trustlab`` command line.
+
+Hub commands live here; feature packages add theirs through the ``trustlab.cli`` entry
+point group (each entry point is a click command or group), so the hub imports none of them.
+Errors a user can cause print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from hub import __version__
+from hub.errors import LedgerIntegrityError, TrustlabError
+from hub.platform import Platform, plugins
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Context:
+    """Lazily built platform shared by the commands of one invocation."""
+
+    def __init__(self) -> None:
+        self._platform: Platform | None = None
+
+    @property
+    def platform(self) -> Platform:
+        if self._platform is None:
+            self._platform = Platform()
+            self._platform.init()
+        return self._platform
+
+    @property
+    def catalog(self) -> Any:
+        from hub.catalog import Catalog
+
+        return Catalog(self.platform)
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@contextmanager
+def progress_bar(description: str, unit: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A Rich progress bar on stderr; yields ``update(done, total)``. Silent when not a TTY."""
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
+    columns.append(DownloadColumn() if unit == "bytes" else MofNCompleteColumn())
+    columns.append(TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class TrustlabGroup(click.Group):
+    """Adds plugin commands from the ``trustlab.cli`` entry points."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *plugins("trustlab.cli")})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in (found := plugins("trustlab.cli")):
+            cmd = found[name].load()
+        return cmd
+
+
+@click.group(cls=TrustlabGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trustlab")
+def cli() -> None:
+    """trustlab — trusted computing platform for authorized public-data operation."""
+
+
+# --- config / init / up -------------------------------------------------------------------
+
+
+@cli.command("config")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def config_cmd(fmt: str) -> None:
+    """Print every setting, its value and where it came from (secrets hidden)."""
+    from hub.settings import get_settings
+
+    rows = get_settings().describe()
+    if fmt == "json":
+        emit_json([{"env": e, "value": v, "source": s, "help": h} for e, v, s, h in rows])
+        return
+    table = Table("setting", "value", "source", "description", show_lines=False)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+@cli.command("init")
+@pass_ctx
+def init_cmd(ctx: Context) -> None:
+    """Initialize TRUSTLAB_HOME: zones, metadata DB (migrated), ledger key. Idempotent."""
+    p = ctx.platform
+    click.echo(f"trustlab home: {p.settings.home}")
+    click.echo(f"metadata DB:   {p.settings.metadata_url.split('://')[0]} (migrated)")
+
+
+@cli.command("up")
+@pass_ctx
+def up_cmd(ctx: Context) -> None:
+    """Initialize, run every registered start-up step (demo data, services), print the catalog."""
+    p = ctx.platform
+    click.echo(f"trustlab {__version__} — home {p.settings.home}")
+    for name, ep in sorted(plugins("trustlab.up").items()):
+        click.echo(f"· {name}")
+        ep.load()(p)
+    print_catalog(ctx.catalog.list())
+
+
+# --- dataset ------------------------------------------------------------------------------
+
+
+@cli.group("dataset")
+def dataset() -> None:
+    """Register, classify, confirm and inspect datasets."""
+
+
+def print_catalog(rows: list[dict[str, Any]]) -> None:
+    table = Table("name", "kind", "owner", "format", "rows", "versions", "classification", "hash")
+    for r in rows:
+        status = r["classification_status"]
+        style = "green" if status == "confirmed" else "yellow"
+        table.add_row(
+            r["name"],
+            r["kind"],
+            r["owner"],
+            r["format"],
+            "" if r["rows"] is None else f"{r['rows']:,}",
+            str(r["versions"]),
+            f"[{style}]{status}[/]",
+            (r["latest_hash"] or "")[:12],
+        )
+    out.print(table if rows else "The catalog is empty: `trustlab dataset register` adds a source.")
+
+
+@dataset.command("register")
+@click.argument("source")
+@click.option("--name", required=True, help="Catalog name (letters, digits, _ or -).")
+@click.option("--owner", required=True, help="Owning organisation (the data provider).")
+@click.option("--table", help="Table name when SOURCE is a SQLAlchemy URL (schema.table ok).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "sql"]), help="Override.")
+@click.option("--encoding", help="CSV text encoding (default: detect utf-8 / gb18030).")
+@click.option("--delimiter", help="CSV delimiter (default: sniffed).")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def dataset_register(
+    ctx: Context,
+    source: str,
+    name: str,
+    owner: str,
+    table: str | None,
+    fmt: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    output: str,
+) -> None:
+    """Register SOURCE (CSV file, Parquet file/folder, or SQL URL + --table) as NAME."""
+    from hub.catalog import Registration
+
+    reg = Registration(source, table, fmt, encoding, delimiter)
+    with progress_bar(f"hashing {name}", "rows" if table else "bytes") as update:
+        info = ctx.catalog.register(reg, name, owner, progress=update)
+    if output == "json":
+        emit_json(info)
+        return
+    print_dataset(info)
+    click.echo(
+        f"Classification proposed. Review it, adjust with `trustlab dataset classify {name} "
+        f"--column C --pii TYPE --level L`, then `trustlab dataset confirm {name}`."
+    )
+
+
+@dataset.command("refresh")
+@click.argument("name")
+@pass_ctx
+def dataset_refresh(ctx: Context, name: str) -> None:
+    """Re-read NAME's source and record a new version if its content changed."""
+    with progress_bar(f"hashing {name}", "bytes") as update:
+        info = ctx.catalog.refresh(name, progress=update)
+    latest = info["versions"][-1]
+    if info["changed"]:
+        click.echo(f"{name}: new version {latest['number']} ({latest['content_hash'][:12]})")
+        if info["classification_status"] != "confirmed":
+            click.echo(f"Columns changed: review and run `trustlab dataset confirm {name}`.")
+    else:
+        click.echo(f"{name}: unchanged (version {latest['number']})")
+
+
+@dataset.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def dataset_list(ctx: Context, fmt: str) -> None:
+    """List the catalog."""
+    rows = ctx.catalog.list()
+    if fmt == "json":
+        emit_json(rows)
+    else:
+        print_catalog(rows)
+
+
+def print_dataset(info: dict[str, Any]) -> None:
+    latest = info["versions"][-1] if info["versions"] else {}
+    out.print(
+        f"[bold]{info['name']}[/] ({info['kind']}) owner [bold]{info['owner']}[/] · "
+        f"{info['source']['format']} · version {latest.get('number')} "
+        f"{(latest.get('content_hash') or '')[:12]} · classification "
+        f"[bold]{info['classification_status']}[/]"
+    )
+    table = Table("column", "type", "pii", "level", "qi", "proposed", "conf.", "evidence")
+    for c in info["columns"]:
+        pii_style = "red" if c["pii"] != "none" else "dim"
+        table.add_row(
+            c["name"],
+            c["type"],
+            f"[{pii_style}]{c['pii']}[/]",
+            c["level"],
+            "yes" if c["quasi_identifier"] else "",
+            f"{c['proposed']['pii']}/{c['proposed']['level']}",
+            f"{c['confidence']:.2f}",
+            c["evidence"],
+        )
+    out.print(table)
+
+
+@dataset.command("show")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def dataset_show(ctx: Context, name: str, fmt: str) -> None:
+    """Show NAME's schema, classification and versions."""
+    info = ctx.catalog.show(name)
+    if fmt == "json":
+        emit_json(info)
+    else:
+        print_dataset(info)
+
+
+@dataset.command("classify")
+@click.argument("name")
+@click.option("--column", required=True)
+@click.option("--pii", help="PII type (id_card, mobile, name, address, email, bank_card, ...).")
+@click.option("--level", help="Sensitivity level L1..L4.")
+@click.option("--qi/--no-qi", "qi", default=None, help="Mark as quasi-identifier (or not).")
+@pass_ctx
+def dataset_classify(
+    ctx: Context, name: str, column: str, pii: str | None, level: str | None, qi: bool | None
+) -> None:
+    """Edit the classification of one column (returns the dataset to 'proposed')."""
+    info = ctx.catalog.classify(name, column, pii, level, qi)
+    col = next(c for c in info["columns"] if c["name"] == column)
+    click.echo(
+        f"{name}.{column}: {col['pii']} {col['level']}{' (QI)' if col['quasi_identifier'] else ''}"
+    )
+
+
+@dataset.command("confirm")
+@click.argument("name")
+@pass_ctx
+def dataset_confirm(ctx: Context, name: str) -> None:
+    """Accept NAME's classification as it now stands; downstream use requires this."""
+    info = ctx.catalog.confirm(name)
+    pii = [c["name"] for c in info["columns"] if c["pii"] != "none"]
+    click.echo(
+        f"{name}: classification confirmed by {info['confirmed_by']} ({len(pii)} PII columns)"
+    )
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+@cli.group("audit")
+def audit() -> None:
+    """Verify the evidence ledger, read it, and prove entries."""
+
+
+@audit.command("verify")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def audit_verify(ctx: Context, fmt: str) -> None:
+    """Recompute the hash chain and all signed checkpoints. Exit 1 naming the first bad entry."""
+    p = ctx.platform
+    with p.db.session() as session:
+        report = p.ledger.verify(session)
+    if fmt == "json":
+        emit_json(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "checkpoints": report.checkpoints,
+                "covered_by_checkpoint": report.covered,
+                "first_bad_seq": report.first_bad_seq,
+                "problems": report.problems,
+            }
+        )
+    elif report.ok:
+        click.echo(
+            f"ledger intact: {report.entries} entries, {report.checkpoints} signed checkpoints; "
+            f"{report.entries - report.covered} newest entries are not yet checkpointed"
+        )
+    else:
+        click.echo(f"LEDGER TAMPERED: first bad entry {report.first_bad_seq}", err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@audit.command("checkpoint")
+@pass_ctx
+def audit_checkpoint(ctx: Context) -> None:
+    """Sign a checkpoint over all entries now (normally automatic)."""
+    p = ctx.platform
+    with p.db.session() as session:
+        cp = p.ledger.checkpoint(session)
+        if cp is None:
+            click.echo("nothing new to checkpoint")
+        else:
+            click.echo(f"checkpoint over {cp.tree_size} entries: root {cp.root}")
+
+
+@audit.command("log")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--action", help="Only entries with this action (e.g. dataset.register).")
+@click.option("--subject", help="Only entries about this subject (e.g. dataset:people).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def audit_log(ctx: Context, limit: int, action: str | None, subject: str | None, fmt: str) -> None:
+    """Show the newest ledger entries."""
+    from sqlalchemy import select
+
+    from hub.models import LedgerEntry
+
+    p = ctx.platform
+    query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(limit)
+    if action:
+        query = query.where(LedgerEntry.action == action)
+    if subject:
+        query = query.where(LedgerEntry.subject == subject)
+    with p.db.session() as session:
+        rows = [
+            {
+                "seq": e.seq,
+                "time": e.time,
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "payload": json.loads(e.payload),
+                "hash": e.hash,
+            }
+            for e in session.scalars(query)
+        ]
+    rows.reverse()
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("seq", "time", "actor", "action", "subject", "hash")
+    for r in rows:
+        table.add_row(
+            str(r["seq"]), r["time"], r["actor"], r["action"], r["subject"], r["hash"][:12]
+        )
+    out.print(table)
+
+
+@audit.command("proof")
+@click.argument("seq", type=int)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def audit_proof(ctx: Context, seq: int, out_path: Path | None) -> None:
+    """Print an inclusion proof of entry SEQ against the newest signed checkpoint."""
+    p = ctx.platform
+    with p.db.session() as session:
+        proof = p.ledger.proof(session, seq)
+    text = json.dumps(proof, ensure_ascii=False, indent=2)
+    if out_path:
+        tmp = out_path.with_suffix(out_path.suffix + ".tmp")
+        tmp.write_text(text + "\n")
+        tmp.replace(out_path)
+        click.echo(f"proof of entry {seq} written to {out_path}")
+    else:
+        click.echo(text)
+
+
+@audit.command("check-proof")
+@click.argument("proof_file", type=click.File("r"))
+@click.option(
+    "--pubkey",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pin the platform public key (PEM from `trustlab audit pubkey`). Default: this "
+    "platform's key if its state directory exists, else the key inside the proof.",
+)
+def audit_check_proof(proof_file: Any, pubkey: Path | None) -> None:
+    """Verify an inclusion proof offline (no database needed). Exit 1 if it does not hold."""
+    from hub.keys import load_or_create_private_key, load_public_key
+    from hub.ledger import check_proof
+    from hub.settings import get_settings
+
+    try:
+        proof = json.load(proof_file)
+    except json.JSONDecodeError as exc:
+        raise LedgerIntegrityError(f"proof is not JSON: {exc}") from None
+    key = None
+    if pubkey:
+        key = load_public_key(pubkey.read_bytes())
+    elif get_settings().ledger_key.exists():
+        key = load_or_create_private_key(get_settings().ledger_key).public_key()
+    entry = check_proof(proof, key)
+    pinned = "pinned key" if key else "key embedded in the proof (not pinned)"
+    click.echo(
+        f"proof holds: entry {entry['seq']} ({entry['action']} {entry['subject']}) is in the "
+        f"signed tree of size {proof['tree_size']}; signature checked with the {pinned}"
+    )
+
+
+@audit.command("pubkey")
+@pass_ctx
+def audit_pubkey(ctx: Context) -> None:
+    """Print the platform's public key (PEM) for offline proof checking."""
+    from hub.keys import public_pem
+
+    pub = ctx.platform.ledger.public_key
+    assert pub is not None
+    click.echo(public_pem(pub), nl=False)
+
+
+# --- entry point --------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: user errors print one line to stderr and exit 2 (1 for failed checks)."""
+    try:
+        cli.main(args=argv, prog_name="trustlab", standalone_mode=False)
+    except LedgerIntegrityError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except TrustlabError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:  # usage errors, unreadable files: bad input
+        exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Metadata DB entities (SQLAlchemy 2 typed models). One definition per entity.
+
+Schema changes go through Alembic migrations in ``hub/migrations``; nothing calls
+``create_all`` on a real database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class PlatformState(Base):
+    """Facts fixed when the platform is first initialized (e.g. the ledger hash algorithm)."""
+
+    __tablename__ = "platform_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Organisation(Base):
+    """A data provider, the operator, or a consumer organisation."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Dataset(Base):
+    """A registered source (kind ``source``), a sample or a product, owned by an organisation."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="source")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    source_format: Mapped[str] = mapped_column(String(20))  # csv | parquet | sql
+    source_uri: Mapped[str] = mapped_column(Text)  # path, or SQLAlchemy URL (no password)
+    source_table: Mapped[str | None] = mapped_column(String(300))
+    source_options: Mapped[str] = mapped_column(Text, default="{}")  # JSON: encoding, delimiter
+    classification_status: Mapped[str] = mapped_column(String(20), default="proposed")
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    owner: Mapped[Organisation] = relationship()
+    versions: Mapped[list[DatasetVersion]] = relationship(
+        back_populates="dataset", order_by="DatasetVersion.number"
+    )
+    columns: Mapped[list[ColumnClass]] = relationship(
+        back_populates="dataset", order_by="ColumnClass.position"
+    )
+
+    @property
+    def latest(self) -> DatasetVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.classification_status == "confirmed"
+
+
+class DatasetVersion(Base):
+    """An immutable version of a dataset, named by the hash of its content."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(80))
+    hash_algorithm: Mapped[str] = mapped_column(String(20))
+    schema_json: Mapped[str] = mapped_column(Text)  # [{"name":..,"type":..}, ...]
+    row_count: Mapped[int | None] = mapped_column(BigInteger)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+
+
+class ColumnClass(Base):
+    """Classification of one column: the proposal, and what the owner set and confirmed."""
+
+    __tablename__ = "column_classes"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    data_type: Mapped[str] = mapped_column(String(20))
+    pii_type: Mapped[str] = mapped_column(String(30))
+    level: Mapped[int] = mapped_column(Integer)
+    quasi_identifier: Mapped[bool] = mapped_column(Boolean, default=False)
+    proposed_pii_type: Mapped[str] = mapped_column(String(30))
+    proposed_level: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text)
+    edited_by: Mapped[str | None] = mapped_column(String(200))
+
+    dataset: Mapped[Dataset] = relationship(back_populates="columns")
+
+
+class LedgerEntry(Base):
+    """One evidence entry. ``hash = H(prev_hash || canonical JSON of the other fields)``.
+
+    Append-only: database triggers refuse UPDATE and DELETE (see the initial migration).
+    ``time`` is stored as the exact ISO-8601 text that was hashed, so verification never
+    depends on a database's timestamp rounding.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    subject: Mapped[str] = mapped_column(String(500), index=True)
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(80))
+    hash: Mapped[str] = mapped_column(String(80))
+
+
+class Checkpoint(Base):
+    """A signed RFC 6962 Merkle root over ledger entries 1..tree_size (append-only too)."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root: Mapped[str] = mapped_column(String(80))
+    algorithm: Mapped[str] = mapped_column(String(20))
+    time: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(80))
+    signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519 over the canonical body

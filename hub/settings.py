@@ -1,0 +1,144 @@
+"""One typed settings object. Every field is overridable as ``TRUSTLAB_<FIELD>`` in the environment.
+
+Embedded defaults live under ``TRUSTLAB_HOME`` (default ``./var``); each default has a
+production counterpart selected by settings alone (see ``docs/scaling.md``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRUSTLAB_", extra="ignore", frozen=True)
+
+    home: Path = Field(
+        Path("var"),
+        description="State directory: metadata DB, lake, keys. Created on first use.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="Metadata DB (SQLAlchemy URL). Default: SQLite at HOME/trustlab.db. "
+        "Production: postgresql+psycopg://user:pass@host/db.",
+    )
+    lake_root: str | None = Field(
+        None,
+        description="Root of the data zones (raw, samples, products, serving). Default: "
+        "HOME/lake. Production: an s3a:// or hdfs:// URI.",
+    )
+    hash_algorithm: Literal["sha256", "sm3"] = Field(
+        "sha256",
+        description="Hash for dataset versions and the ledger: sha256 or sm3 (GB/T 32905). "
+        "Fixed when the ledger is created; changing it later is refused.",
+    )
+    ledger_key_path: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM) that signs ledger checkpoints. Default: "
+        "HOME/keys/ledger-ed25519.pem, generated on first use (mode 0600).",
+    )
+    ledger_checkpoint_interval: int = Field(
+        100,
+        ge=1,
+        description="Write a signed Merkle checkpoint after this many new ledger entries.",
+    )
+    probe_rows: int = Field(
+        2000,
+        ge=10,
+        le=1_000_000,
+        description="Rows read from a source to infer its schema and propose a "
+        "classification (a bounded sample, never the whole table).",
+    )
+    classifier: str = Field(
+        "pii",
+        description="Column classifier (entry point name in group trustlab.classifiers).",
+    )
+    actor: str = Field(
+        default_factory=lambda: os.environ.get("JUPYTERHUB_USER") or _os_user(),
+        description="Who the CLI acts as in ledger entries. Default: the hub user inside a "
+        "sandbox, else the OS user.",
+    )
+    demo_rows: int = Field(100_000, ge=1, description="Rows of the demo population.")
+    demo_seed: int = Field(7, description="Seed of the demo population.")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # Derived locations -----------------------------------------------------------------
+    @property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'trustlab.db'}"
+
+    @property
+    def lake(self) -> str:
+        return self.lake_root or str(self.home / "lake")
+
+    @property
+    def ledger_key(self) -> Path:
+        return self.ledger_key_path or self.home / "keys" / "ledger-ed25519.pem"
+
+    def zone(self, name: Literal["raw", "samples", "products", "serving"]) -> str:
+        return f"{self.lake.rstrip('/')}/{name}"
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """(environment variable, value, source, description) for every setting."""
+        rows = []
+        for name, info in type(self).model_fields.items():
+            env = f"TRUSTLAB_{name.upper()}"
+            value = getattr(self, name)
+            shown = _redact(name, value)
+            if value is None:
+                shown = f"(default) {_redact(name, self._derived(name))}"
+            source = "environment" if env in os.environ else "default"
+            rows.append((env, shown, source, info.description or ""))
+        return rows
+
+    def _derived(self, name: str) -> object:
+        return {
+            "database_url": self.metadata_url,
+            "lake_root": self.lake,
+            "ledger_key_path": self.ledger_key,
+        }.get(name)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
+def _redact(name: str, value: object) -> str:
+    text = str(value)
+    if name.endswith("url") and "@" in text and "://" in text:
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(text).render_as_string(hide_password=True)
+        except Exception:
+            return "(unparseable URL hidden)"
+    return text
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting TRUSTLAB_{field.upper()}: {first['msg']}; fix it or unset it "
+            "(trustlab config lists every setting)"
+        ) from None

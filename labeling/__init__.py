@@ -1,0 +1,1 @@
+"""Label Studio integration: projects, tasks, quality control, exports as datasets."""

@@ -1,0 +1,1 @@
+"""Pipeline format and ctx SDK, risk scanner, dry run, review and promotion, Airflow."""

@@ -1,0 +1,1 @@
+"""Desensitization: PII detection and classification, masking, samples, leak gate."""

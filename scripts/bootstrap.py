@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Bootstrap what trustlab needs on this machine; idempotent and quick when nothing changed.
+
+Standard library only: this runs before any environment exists.
+
+    python3 scripts/bootstrap.py platform            # the platform virtualenv
+    python3 scripts/bootstrap.py platform postgres   # ... and a PostgreSQL server for tests
+
+Everything lives outside the checkout, under ``$TRUSTLAB_CACHE`` (default
+``~/.cache/trustlab``), so a fresh clone reuses it. Adding an engine that needs an
+environment of its own (Airflow, the Label Studio server) is one more entry in
+``ENVIRONMENTS``; adding a service is one more function in ``SERVICES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("TRUSTLAB_CACHE") or Path.home() / ".cache" / "trustlab")
+UV_VERSION = "0.13.9"
+MIN_PYTHON = (3, 11)
+
+
+class BootstrapError(Exception):
+    """A problem the user must fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A virtualenv under the cache.
+
+    ``project`` environments are synced from ``pyproject.toml`` + ``uv.lock`` (frozen);
+    ``requirements`` environments install a pinned requirements file (for engines whose
+    pins conflict with the platform's, e.g. Airflow).
+    """
+
+    name: str
+    project: bool = False
+    groups: tuple[str, ...] = ()
+    requirements: str | None = None
+    install_project: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return CACHE / "envs" / self.name
+
+
+ENVIRONMENTS: dict[str, Environment] = {
+    "platform": Environment("platform", project=True, groups=("dev",)),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bootstrap] {msg}", flush=True)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def apt_install(packages: list[str], why: str) -> None:
+    """Install Debian packages, or tell a non-root user the exact command."""
+    missing = [p for p in packages if not _dpkg_installed(p)]
+    if not missing:
+        return
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if not is_root():
+        raise BootstrapError(
+            f"{why} needs Debian packages {' '.join(missing)}; run: sudo apt-get update && "
+            f"sudo {' '.join(cmd)}"
+        )
+    if not shutil.which("apt-get"):
+        raise BootstrapError(
+            f"{why} needs {' '.join(missing)}; install them with your package manager"
+        )
+    log(f"installing {' '.join(missing)} ({why})")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    stamp = Path("/var/lib/apt/periodic/update-success-stamp")
+    lists = Path("/var/lib/apt/lists")
+    if not stamp.exists() and not any(lists.glob("*Packages*")):
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+    result = subprocess.run(cmd, env=env)
+    if result.returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+        subprocess.run(cmd, check=True, env=env)
+
+
+def _dpkg_installed(package: str) -> bool:
+    if not shutil.which("dpkg-query"):
+        return False
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
+    )
+    return out.returncode == 0 and "install ok installed" in out.stdout
+
+
+def python_interpreter() -> str:
+    if sys.version_info < MIN_PYTHON:
+        raise BootstrapError(
+            f"trustlab needs Python {'.'.join(map(str, MIN_PYTHON))}+, this is "
+            f"{sys.version.split()[0]}; run the Makefile with PYTHON=/path/to/python3.11"
+        )
+    return sys.executable
+
+
+def uv() -> Path:
+    """A pinned uv in a small tools venv under the cache."""
+    tools = CACHE / "tools"
+    exe = tools / "bin" / "uv"
+    if exe.exists():
+        out = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+        if out.returncode == 0 and UV_VERSION in out.stdout:
+            return exe
+    log(f"installing uv {UV_VERSION} into {tools}")
+    result = subprocess.run(
+        [python_interpreter(), "-m", "venv", "--clear", str(tools)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        # Debian splits ensurepip into python3-venv.
+        apt_install([f"python3.{sys.version_info.minor}-venv"], "creating virtualenvs")
+        subprocess.run([python_interpreter(), "-m", "venv", "--clear", str(tools)], check=True)
+    subprocess.run(
+        [str(tools / "bin" / "python"), "-m", "pip", "install", "-q", f"uv=={UV_VERSION}"],
+        check=True,
+    )
+    return exe
+
+
+def uv_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("UV_CACHE_DIR", str(CACHE / "uv-cache"))
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    # Sites behind a TLS-intercepting proxy put its CA in the system bundle.
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if Path(bundle).exists():
+        env.setdefault("SSL_CERT_FILE", bundle)
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def sync_environment(envdef: Environment) -> None:
+    exe = uv()
+    env = uv_env()
+    env["UV_PROJECT_ENVIRONMENT"] = str(envdef.path)
+    env.update(envdef.extra_env)
+    if envdef.project:
+        cmd = [str(exe), "sync", "--locked", "--python", python_interpreter(), "--quiet"]
+        for group in envdef.groups:
+            cmd += ["--group", group]
+        subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+        return
+    assert envdef.requirements, envdef
+    req = ROOT / envdef.requirements
+    stamp = envdef.path / ".trustlab-stamp"
+    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    log(f"building environment {envdef.name} at {envdef.path}")
+    subprocess.run(
+        [str(exe), "venv", "--quiet", "--python", python_interpreter(), str(envdef.path)],
+        check=True,
+        env=env,
+    )
+    pip = [str(exe), "pip", "install", "--quiet", "--python", str(envdef.path / "bin" / "python")]
+    subprocess.run([*pip, "-r", str(req)], check=True, env=env)
+    if envdef.install_project:
+        subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, env=env)
+    stamp.write_text(digest)
+
+
+# --- services ---------------------------------------------------------------------------
+
+PG_PORT = int(os.environ.get("TRUSTLAB_TEST_PG_PORT", "55432"))
+PG_URL = f"postgresql+psycopg://trustlab:trustlab@127.0.0.1:{PG_PORT}/postgres"
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _pg_bindir() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+def postgres() -> None:
+    """A private PostgreSQL cluster on 127.0.0.1:$TRUSTLAB_TEST_PG_PORT for the test lane."""
+    if _port_open(PG_PORT):
+        return
+    if _pg_bindir() is None:
+        apt_install(["postgresql"], "the PostgreSQL test lane")
+    bindir = _pg_bindir()
+    if bindir is None:
+        raise BootstrapError(
+            "PostgreSQL binaries not found after install; check /usr/lib/postgresql"
+        )
+    # postgres refuses to run as root; run it as the Debian package's system user.
+    as_user: list[str] = []
+    if is_root():
+        data = Path("/var/lib/postgresql/trustlab-test")
+        as_user = ["runuser", "-u", "postgres", "--"]
+        data.parent.mkdir(parents=True, exist_ok=True)
+        shutil.chown(data.parent, "postgres", "postgres")
+    else:
+        data = CACHE / "postgres"
+    logfile = data.parent / "trustlab-test.log"
+    if not (data / "PG_VERSION").exists():
+        log(f"initializing a PostgreSQL test cluster in {data}")
+        pwfile = Path("/tmp/trustlab-pg-pw")
+        pwfile.write_text("trustlab\n")
+        if is_root():
+            shutil.chown(pwfile, "postgres", "postgres")
+        subprocess.run(
+            [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "trustlab",
+             "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        pwfile.unlink()
+    log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
+    subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-w", "-t", "60",
+         "-o", f"-c listen_addresses=127.0.0.1 -c port={PG_PORT} -c unix_socket_directories=/tmp"
+               " -c fsync=off -c max_connections=200",
+         "start"],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not _port_open(PG_PORT):
+        if time.monotonic() > deadline:
+            raise BootstrapError(f"PostgreSQL did not start; see {logfile}")
+        time.sleep(0.2)
+
+
+SERVICES = {"postgres": postgres, "uv": uv}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", default=["platform"],
+                        help=f"any of: {', '.join([*ENVIRONMENTS, *SERVICES])}")  # fmt: skip
+    parser.add_argument("--print-path", metavar="ENV", help="print an environment's path and exit")
+    args = parser.parse_args(argv)
+    if args.print_path:
+        print(ENVIRONMENTS[args.print_path].path)
+        return 0
+    try:
+        for target in args.targets:
+            if target in ENVIRONMENTS:
+                sync_environment(ENVIRONMENTS[target])
+            elif target in SERVICES:
+                SERVICES[target]()
+            else:
+                raise BootstrapError(
+                    f"unknown bootstrap target {target!r}; choose from "
+                    f"{', '.join([*ENVIRONMENTS, *SERVICES])}"
+                )
+    except BootstrapError as exc:
+        print(f"bootstrap: error: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"bootstrap: error: command failed ({exc.returncode}): {' '.join(map(str, exc.cmd))}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
