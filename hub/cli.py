@@ -30,7 +30,8 @@ from hub import __version__
 from hub.errors import LedgerIntegrityError, TrustlabError
 from hub.platform import Platform, plugins
 
-out = Console()
+# Piped output (logs, CI, `make up`) is not squeezed to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
@@ -99,14 +100,17 @@ def cli() -> None:
 
 
 @cli.command("config")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
 def config_cmd(fmt: str) -> None:
     """Print every setting, its value and where it came from (secrets hidden)."""
-    from hub.settings import get_settings
+    from hub.settings import Settings, get_settings
 
     rows = get_settings().describe()
     if fmt == "json":
         emit_json([{"env": e, "value": v, "source": s, "help": h} for e, v, s, h in rows])
+        return
+    if fmt == "markdown":  # the reference in docs/settings.md, without this machine's values
+        click.echo(Settings.reference_markdown(), nl=False)
         return
     table = Table("setting", "value", "source", "description", show_lines=False)
     for row in rows:

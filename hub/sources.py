@@ -54,7 +54,7 @@ class Source(Protocol):
 
 # --- type inference for text cells -----------------------------------------------------
 
-_INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})")
+_INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,14})")
 _DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2}")
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
@@ -64,15 +64,16 @@ _BOOL = {"true", "false"}
 def infer_text_type(values: Sequence[str | None]) -> str:
     """The narrowest logical type that every non-empty value fits; ``string`` otherwise.
 
-    Numbers with leading zeros (codes such as ``007``) stay strings, as do digit strings
-    longer than 18 digits (card numbers), so no information is lost.
+    Numbers with leading zeros (codes such as ``007``) stay strings, as do digit runs of
+    more than 15 digits (card and ID numbers: beyond exact float precision), so no
+    information is lost.
     """
     present = [v.strip() for v in values if v is not None and v.strip() != ""]
     if not present:
         return "string"
     checks: list[tuple[str, Callable[[str], bool]]] = [
         ("integer", lambda v: _INT.fullmatch(v) is not None),
-        ("decimal", lambda v: _DEC.fullmatch(v) is not None and not _leading_zero(v)),
+        ("decimal", _is_decimal),
         ("boolean", lambda v: v.lower() in _BOOL),
         ("date", lambda v: _DATE.fullmatch(v) is not None and _parses_date(v)),
         ("timestamp", lambda v: _TS.fullmatch(v) is not None),
@@ -81,6 +82,12 @@ def infer_text_type(values: Sequence[str | None]) -> str:
         if all(ok(v) for v in present):
             return name
     return "string"
+
+
+def _is_decimal(v: str) -> bool:
+    digits = v.lstrip("+-")
+    long_digit_run = digits.isdigit() and len(digits) > 15  # an identifier, not a quantity
+    return _DEC.fullmatch(v) is not None and not _leading_zero(v) and not long_digit_run
 
 
 def _leading_zero(v: str) -> bool:
@@ -391,6 +398,8 @@ def open_source(
         if not table:
             raise InvalidSource("a SQL source needs --table NAME (schema.table allowed)")
         return SqlSource(location, table)
+    if "://" in location:
+        raise InvalidSource(f"{location.split('://')[0]}:// looks like a SQL URL; add --table NAME")
     path = Path(location).expanduser()
     fmt = fmt or _guess_format(path)
     readers: dict[str, Callable[[], CsvSource | ParquetSource]] = {
@@ -404,8 +413,6 @@ def open_source(
 
 def _guess_format(path: Path) -> str:
     if not path.exists():
-        if "://" in str(path):
-            raise InvalidSource(f"{path} looks like a URL; a SQL source also needs --table")
         raise InvalidSource(f"source not found: {path}; check the path")
     if path.is_dir():
         return "parquet"

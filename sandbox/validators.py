@@ -29,9 +29,11 @@ _EMAIL_RE = re.compile(
 # Licence plates (GA 36): province abbreviation, issuing-authority letter, 5 characters
 # (6 for new-energy vehicles). I and O are not used as serial letters.
 PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
+# Longest alternatives first, and no letter/digit may follow, so a new-energy plate
+# found in free text is never cut short to its first five serial characters.
 _PLATE_RE = re.compile(
-    rf"[{PLATE_PROVINCES}][A-HJ-NP-Z][·\s]?(?:[A-HJ-NP-Z0-9]{{5}}|[DF][A-HJ-NP-Z0-9]{{5}}|"
-    r"[A-HJ-NP-Z0-9]{5}[DF]|[A-HJ-NP-Z0-9]{4}[挂学警港澳])"
+    rf"[{PLATE_PROVINCES}][A-HJ-NP-Z][·\s]?(?:[DF][A-HJ-NP-Z0-9]{{5}}|[A-HJ-NP-Z0-9]{{5}}[DF]|"
+    r"[A-HJ-NP-Z0-9]{5}|[A-HJ-NP-Z0-9]{4}[挂学警港澳])(?![A-Za-z0-9])"
 )
 
 
@@ -70,12 +72,20 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Digit sum of 2*d for each digit d: the Luhn "doubling" step as a translation table.
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def luhn_check_digit(payload: str) -> str:
     """The digit to append to ``payload`` so that the result passes Luhn."""
-    for d in "0123456789":
-        if luhn_ok(payload + d):
-            return d
-    raise AssertionError("unreachable")
+    if not payload.isdigit():
+        raise ValueError("payload must be digits")
+    # Once the check digit is appended, the payload's last digit and every second one
+    # before it are doubled.
+    doubled = payload[::-2].translate(_LUHN_DOUBLED)
+    plain = payload[-2::-2]
+    total = sum(doubled.encode()) + sum(plain.encode()) - 48 * len(payload)
+    return str(-total % 10)
 
 
 def normalize_digits(value: str) -> str:
@@ -115,7 +125,10 @@ _EMBEDDED_ID = re.compile(r"(?<![0-9A-Za-z])[1-8]\d{16}[\dXx](?![0-9A-Za-z])")
 _EMBEDDED_MOBILE = re.compile(
     r"(?<!\d)(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?!\d)"
 )
-_EMBEDDED_CARD = re.compile(r"(?<!\d)\d{4}(?:[\s\-]?\d{4}){2,3}(?:[\s\-]?\d{1,3})?(?!\d)")
+_EMBEDDED_CARD = re.compile(
+    r"(?<![0-9A-Za-z])\d{4}(?:[\s\-]?\d{4}){2,3}(?:[\s\-]?\d{1,3})?(?![0-9A-Za-z])"
+)
+_EMBEDDED_PLATE = re.compile(_PLATE_RE.pattern, re.IGNORECASE)
 
 
 def find_identifiers(text: str) -> dict[str, list[tuple[int, int]]]:
@@ -142,6 +155,6 @@ def find_identifiers(text: str) -> dict[str, list[tuple[int, int]]]:
             add("mobile", m.span())
     for m in _EMAIL_RE.finditer(text):
         add("email", m.span())
-    for m in _PLATE_RE.finditer(text):
+    for m in _EMBEDDED_PLATE.finditer(text):
         add("plate", m.span())
     return found

@@ -155,7 +155,10 @@ def sync_environment(envdef: Environment) -> None:
     env["UV_PROJECT_ENVIRONMENT"] = str(envdef.path)
     env.update(envdef.extra_env)
     if envdef.project:
-        cmd = [str(exe), "sync", "--locked", "--python", python_interpreter(), "--quiet"]
+        # Bytecode is compiled at install: sites (and CI) often set PYTHONDONTWRITEBYTECODE,
+        # which would otherwise make every CLI call recompile SQLAlchemy (~2 s).
+        cmd = [str(exe), "sync", "--locked", "--compile-bytecode", "--quiet"]
+        cmd += ["--python", python_interpreter()]
         for group in envdef.groups:
             cmd += ["--group", group]
         subprocess.run(cmd, check=True, cwd=ROOT, env=env)
@@ -172,7 +175,8 @@ def sync_environment(envdef: Environment) -> None:
         check=True,
         env=env,
     )
-    pip = [str(exe), "pip", "install", "--quiet", "--python", str(envdef.path / "bin" / "python")]
+    pip = [str(exe), "pip", "install", "--quiet", "--compile-bytecode"]
+    pip += ["--python", str(envdef.path / "bin" / "python")]
     subprocess.run([*pip, "-r", str(req)], check=True, env=env)
     if envdef.install_project:
         subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, env=env)

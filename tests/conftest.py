@@ -112,7 +112,9 @@ def run_cli(
 def cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
     """``cli("dataset", "list")`` runs the real console script against the test platform."""
 
-    def call(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return run_cli(cli_env, *args, stdin=stdin)
+    def call(
+        *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        return run_cli({**cli_env, **(env or {})}, *args, stdin=stdin)
 
     return call

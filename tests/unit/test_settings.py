@@ -1,0 +1,48 @@
+"""Settings: environment overrides, derived defaults, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.errors import ConfigError
+from hub.settings import Settings, get_settings
+
+
+def test_defaults_derive_from_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTLAB_HOME", str(tmp_path / "h"))
+    s = Settings()
+    assert s.metadata_url == f"sqlite:///{tmp_path / 'h' / 'trustlab.db'}"
+    assert s.zone("samples") == str(tmp_path / "h" / "lake" / "samples")
+    assert s.ledger_key == tmp_path / "h" / "keys" / "ledger-ed25519.pem"
+
+
+def test_environment_overrides_and_describe_hides_passwords(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRUSTLAB_DATABASE_URL", "postgresql+psycopg://u:hunter2@db/x")
+    monkeypatch.setenv("TRUSTLAB_LAKE_ROOT", "s3a://bucket/lake")
+    s = Settings()
+    assert s.zone("raw") == "s3a://bucket/lake/raw"
+    described = {env: (value, source) for env, value, source, _ in s.describe()}
+    assert "hunter2" not in described["TRUSTLAB_DATABASE_URL"][0]
+    assert described["TRUSTLAB_LAKE_ROOT"] == ("s3a://bucket/lake", "environment")
+    assert all(help_ for *_, help_ in s.describe())  # every setting is documented
+
+
+def test_invalid_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTLAB_HASH_ALGORITHM", "md5")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="TRUSTLAB_HASH_ALGORITHM"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_settings_reference_doc_is_current() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+    assert doc.read_text() == Settings.reference_markdown(), (
+        "docs/settings.md is stale: run `trustlab config --format markdown > docs/settings.md`"
+    )
