@@ -90,6 +90,18 @@ class CompactRange:
         self._stack.append((size, node))
         self.size += 1
 
+    @property
+    def frontier(self) -> list[tuple[int, str]]:
+        return [(size, node.hex()) for size, node in self._stack]
+
+    @classmethod
+    def resume(cls, algorithm: str, frontier: list[list[int | str]]) -> CompactRange:
+        """Continue from a stored frontier (as written by ``frontier``)."""
+        rng = cls(algorithm)
+        rng._stack = [(int(size), bytes.fromhex(str(node))) for size, node in frontier]
+        rng.size = sum(size for size, _ in rng._stack)
+        return rng
+
     def root(self) -> bytes:
         if not self._stack:
             return digest(self.algorithm, b"")
@@ -178,14 +190,20 @@ class Ledger:
         if self.private_key is None:
             raise ConfigError("no ledger signing key is configured (TRUSTLAB_LEDGER_KEY_PATH)")
         self.ensure_algorithm(session)
-        size = session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
-        newest = session.scalar(select(func.max(Checkpoint.tree_size)))
-        if size == 0 or (newest is not None and newest >= size):
+        size = session.scalar(select(func.max(LedgerEntry.seq))) or 0
+        last = session.scalars(
+            select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
+        ).first()
+        if size == 0 or (last is not None and last.tree_size >= size):
             return None
-        hashes = session.scalars(
-            select(LedgerEntry.hash).where(LedgerEntry.seq <= size).order_by(LedgerEntry.seq)
-        )
         rng = CompactRange(self.algorithm)
+        if last is not None:
+            rng = CompactRange.resume(self.algorithm, json.loads(last.frontier))
+        hashes = session.scalars(
+            select(LedgerEntry.hash)
+            .where(LedgerEntry.seq > rng.size, LedgerEntry.seq <= size)
+            .order_by(LedgerEntry.seq)
+        )
         for h in hashes:
             rng.append(bytes.fromhex(h))
         assert self.public_key is not None
@@ -195,6 +213,7 @@ class Ledger:
             algorithm=self.algorithm,
             time=_now(),
             key_id=key_id(self.public_key),
+            frontier=json.dumps(rng.frontier),
         )
         signature = self.private_key.sign(canonical_json(_checkpoint_body(cp)))
         cp.signature = base64.b64encode(signature).decode()

@@ -169,3 +169,7 @@ class Checkpoint(Base):
     time: Mapped[str] = mapped_column(String(40))
     key_id: Mapped[str] = mapped_column(String(80))
     signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519 over the canonical body
+    # Roots of the perfect subtrees covering 1..tree_size (JSON [[size, hex], ...]), so the
+    # next checkpoint hashes only newer entries. Not trusted by verification, which
+    # recomputes everything from the entries.
+    frontier: Mapped[str] = mapped_column(Text, default="[]")

@@ -303,3 +303,48 @@ def test_proof_resigned_by_attacker_fails_against_pinned_key(
     check_proof(doc)  # consistent with the key it carries...
     with pytest.raises(LedgerIntegrityError, match="signature"):
         check_proof(doc, platform.ledger.public_key)  # ...but not with the pinned platform key
+
+
+def test_many_checkpoints_stay_consistent(platform: Platform) -> None:
+    """Each checkpoint continues from the previous one's frontier; verify recomputes all."""
+    append(platform, 23)
+    with platform.db.session() as s:
+        platform.ledger.checkpoint(s)
+    report = verify(platform)
+    assert report.ok, report.problems
+    assert report.checkpoints == 6 and report.covered == 23
+
+
+def test_concurrent_appends_keep_one_chain(platform: Platform) -> None:
+    """Writers in parallel threads (own connections) serialise on the ledger's lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def writer(k: int) -> None:
+        for i in range(5):
+            with platform.db.session() as s:
+                platform.ledger.append(s, f"w{k}", "test.event", f"w{k}:{i}", {})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(writer, range(4)))
+    report = verify(platform)
+    assert report.ok, report.problems
+    assert report.entries == 20
+
+
+def test_sm3_ledger_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hub.settings import Settings
+
+    settings = Settings(home=tmp_path / "sm3", hash_algorithm="sm3", ledger_checkpoint_interval=3)
+    p = Platform(settings)
+    p.init()
+    append(p, 7)
+    report = verify(p)
+    assert report.ok and report.checkpoints == 2
+    with p.db.session() as s:
+        proof = p.ledger.proof(s, 5)
+    assert proof["algorithm"] == "sm3"
+    assert check_proof(proof, p.ledger.public_key)["seq"] == 5
+    sha_view = Ledger("sha256", public_key=p.ledger.public_key)
+    with p.db.session() as s:
+        assert not sha_view.verify(s).ok
+    p.close()

@@ -41,3 +41,15 @@ def test_entry_hash_binds_every_field() -> None:
     ]
     assert all(entry_hash("sha256", g, v) != base for v in variants)
     assert entry_hash("sha256", "11" * 32, entry_body(1, "t", "a", "x", "s", {})) != base
+
+
+def test_compact_range_resumes_from_its_frontier() -> None:
+    leaves = [bytes([i]) for i in range(37)]
+    first = CompactRange("sha256")
+    for leaf in leaves[:21]:
+        first.append(leaf)
+    resumed = CompactRange.resume("sha256", [list(x) for x in first.frontier])
+    assert resumed.size == 21
+    for leaf in leaves[21:]:
+        resumed.append(leaf)
+    assert resumed.root() == merkle.root("sha256", leaves)

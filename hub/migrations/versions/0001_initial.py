@@ -119,6 +119,7 @@ def upgrade() -> None:
         sa.Column("time", sa.String(40), nullable=False),
         sa.Column("key_id", sa.String(80), nullable=False),
         sa.Column("signature", sa.Text(), nullable=False),
+        sa.Column("frontier", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_checkpoints")),
         sa.UniqueConstraint("tree_size", name=op.f("uq_ledger_checkpoints_tree_size")),
     )
