@@ -14,13 +14,13 @@ up: bootstrap
 	$(VENV)/bin/trustlab up
 
 test:
-	$(BOOTSTRAP) platform postgres
+	$(BOOTSTRAP) platform java postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest tests
 
 bootstrap:
-	$(BOOTSTRAP) platform
+	$(BOOTSTRAP) platform java
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .

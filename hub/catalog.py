@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from hub.classification import PII_TYPES, ColumnProfile, Level, Proposal
+from hub.classification import PII_TYPES, TEXT_PII, ColumnProfile, Level, Proposal
 from hub.errors import AlreadyExists, InvalidSource, InvalidState, NotFound, TrustlabError
 from hub.hashing import canonical_json, digest
 from hub.models import ColumnClass, Dataset, DatasetVersion, Organisation
@@ -64,7 +64,11 @@ class Catalog:
         ds = session.scalars(
             select(Dataset)
             .where(Dataset.name == name)
-            .options(selectinload(Dataset.versions), selectinload(Dataset.columns))
+            .options(
+                selectinload(Dataset.versions),
+                selectinload(Dataset.columns),
+                selectinload(Dataset.sample_of),
+            )
         ).first()
         if ds is None:
             raise NotFound(f"no dataset named {name!r}; `trustlab dataset list` shows the catalog")
@@ -84,7 +88,9 @@ class Catalog:
         out = []
         for i, col in enumerate(probe.columns):
             profile = ColumnProfile(col.name, col.data_type, probe.values.get(col.name, []))
-            out.append((i, col.name, col.data_type, classifier.propose(profile)))
+            proposal = classifier.propose(profile)
+            dtype = "string" if proposal.pii_type in TEXT_PII else col.data_type
+            out.append((i, col.name, dtype, proposal))
         return out
 
     def _scan(self, reg: Registration, progress: Progress | None) -> tuple[Any, Probe, Fingerprint]:
@@ -182,6 +188,32 @@ class Catalog:
         session.flush()
         return version
 
+    def registration(self, name: str) -> Registration:
+        """How to read ``name``'s source, credentials included (never print this)."""
+        with self.platform.db.session() as session:
+            ds = self._get(session, name)
+            if ds.source_format not in ("csv", "parquet", "sql") or ds.kind != "source":
+                raise InvalidState(f"{name!r} is a {ds.kind}, not a registered source")
+            return Registration(
+                location=self._source_location(ds),
+                table=ds.source_table,
+                fmt=ds.source_format,
+                **json.loads(ds.source_options),
+            )
+
+    def check_unchanged(self, name: str, progress: Progress | None = None) -> dict[str, Any]:
+        """The latest version, after re-hashing the source to prove it is still that version."""
+        _, probe, fingerprint = self._scan(self.registration(name), progress)
+        info = self.show(name)
+        latest = info["versions"][-1]
+        current = _version_hash(self.settings.hash_algorithm, fingerprint, probe)
+        if current != latest["content_hash"]:
+            raise InvalidState(
+                f"the source of {name!r} changed since version {latest['number']}; record the "
+                f"new version with `trustlab dataset refresh {name}` (and confirm it) first"
+            )
+        return latest
+
     def refresh(self, name: str, progress: Progress | None = None) -> dict[str, Any]:
         """Re-read the source; record a new version when its content or schema changed.
 
@@ -189,14 +221,7 @@ class Catalog:
         classification to *proposed*, so the owner must confirm again before any use.
         """
         actor = self.settings.actor
-        with self.platform.db.session() as session:
-            ds = self._get(session, name)
-            reg = Registration(
-                location=self._source_location(ds),
-                table=ds.source_table,
-                fmt=ds.source_format,
-                **json.loads(ds.source_options),
-            )
+        reg = self.registration(name)
         _, probe, fingerprint = self._scan(reg, progress)
         new_hash = _version_hash(self.settings.hash_algorithm, fingerprint, probe)
         with self.platform.db.session() as session:
@@ -264,6 +289,8 @@ class Catalog:
             before = {"pii": col.pii_type, "level": col.level, "qi": col.quasi_identifier}
             if pii is not None:
                 col.pii_type = pii
+                if pii in TEXT_PII:
+                    col.data_type = "string"
             if lvl is not None:
                 col.level = int(lvl)
             if quasi_identifier is not None:
@@ -348,7 +375,13 @@ class Catalog:
             "name": ds.name,
             "kind": ds.kind,
             "owner": ds.owner.name,
-            "source": {"format": ds.source_format, "uri": ds.source_uri, "table": ds.source_table},
+            "source": {
+                "format": ds.source_format,
+                "uri": ds.source_uri,
+                "table": ds.source_table,
+                "options": json.loads(ds.source_options),
+            },
+            "sample_of": ds.sample_of.name if ds.sample_of else None,
             "classification_status": ds.classification_status,
             "confirmed_by": ds.confirmed_by,
             "confirmed_at": ds.confirmed_at.isoformat() if ds.confirmed_at else None,
@@ -374,6 +407,7 @@ class Catalog:
                     "rows": v.row_count,
                     "size_bytes": v.size_bytes,
                     "schema": json.loads(v.schema_json),
+                    "location": v.location,
                     "created_by": v.created_by,
                     "created_at": v.created_at.isoformat(),
                 }

@@ -28,6 +28,14 @@ PII_TYPES: tuple[str, ...] = (
 )
 
 
+# PII whose values are identifiers or text, never quantities: such a column is typed
+# ``string`` even when every sampled value is digits (an 11-digit mobile column), so no
+# leading zero, formatting or check character is lost and masking rules can apply.
+TEXT_PII: frozenset[str] = frozenset(
+    {"id_card", "mobile", "name", "address", "email", "bank_card", "plate", "free_text"}
+)
+
+
 class Level(IntEnum):
     """Sensitivity levels, after the four-level grading common in Chinese data-security rules."""
 

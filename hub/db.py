@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,10 +20,28 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest migration. Checked against Alembic's script directory by a test; comparing
-# with it lets every command skip importing Alembic (most of the CLI's start-up time)
-# when the schema is current.
+# The newest hub migration. Checked against Alembic's script directory by a test; comparing
+# with it lets every command skip importing Alembic (a large share of the CLI's start-up
+# time) when the schema is current.
 SCHEMA_HEAD = "0001"
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """A feature package's own Alembic branch, contributed via ``trustlab.migrations``.
+
+    ``path`` holds its version files (first one: ``down_revision = None``,
+    ``depends_on`` a hub revision, a branch label); ``head`` is its newest revision.
+    """
+
+    path: Path
+    head: str
+
+
+def migration_sets() -> list[MigrationSet]:
+    from hub.platform import plugins
+
+    return [ep.load() for _, ep in sorted(plugins("trustlab.migrations").items())]
 
 
 def create_db_engine(url: str) -> Engine:
@@ -71,17 +91,20 @@ def alembic_config(engine: Engine) -> Config:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    locations = [MIGRATIONS / "versions", *(m.path for m in migration_sets())]
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     cfg.attributes["engine"] = engine
     return cfg
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The schema revision recorded in the DB (None for an empty DB)."""
+def current_revisions(engine: Engine) -> set[str]:
+    """The schema revisions (one per branch) recorded in the DB; empty for an empty DB."""
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
-                return None
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                return set()
+            return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except OperationalError as exc:
         raise DatabaseUnavailable(
             f"cannot reach the metadata DB at {_safe(str(engine.url))}: "
@@ -92,10 +115,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def ensure_migrated(engine: Engine) -> None:
     """Bring the schema to the newest migration; one query when already there."""
-    if current_revision(engine) != SCHEMA_HEAD:
+    expected = {SCHEMA_HEAD} | {m.head for m in migration_sets()}
+    if current_revisions(engine) != expected:
         from alembic import command
 
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
 
 
 class Database:

@@ -71,6 +71,8 @@ class Dataset(Base):
     source_uri: Mapped[str] = mapped_column(Text)  # path, or SQLAlchemy URL (no password)
     source_table: Mapped[str | None] = mapped_column(String(300))
     source_options: Mapped[str] = mapped_column(Text, default="{}")  # JSON: encoding, delimiter
+    # For a sample (kind ``sample``): the dataset it is a masked sample of.
+    sample_of_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     classification_status: Mapped[str] = mapped_column(String(20), default="proposed")
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -78,6 +80,7 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     owner: Mapped[Organisation] = relationship()
+    sample_of: Mapped[Dataset | None] = relationship(remote_side="Dataset.id")
     versions: Mapped[list[DatasetVersion]] = relationship(
         back_populates="dataset", order_by="DatasetVersion.number"
     )
@@ -108,6 +111,9 @@ class DatasetVersion(Base):
     schema_json: Mapped[str] = mapped_column(Text)  # [{"name":..,"type":..}, ...]
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Where this version's data lives when it is not the registered source itself
+    # (samples and products: one immutable folder per version).
+    location: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -66,6 +66,24 @@ class Settings(BaseSettings):
         description="Who the CLI acts as in ledger entries. Default: the hub user inside a "
         "sandbox, else the OS user.",
     )
+    spark_master: str = Field(
+        "local[*]",
+        description="Spark master for samples and runs: local[*] (embedded) or a cluster URL "
+        "such as spark://host:7077.",
+    )
+    spark_driver_memory: str = Field("2g", description="spark.driver.memory for trustlab jobs.")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra Spark properties as JSON, e.g. {"spark.executor.memory": "4g"}.',
+    )
+    masking_key_path: Path | None = Field(
+        None,
+        description="Secret (32 random bytes) keying pseudonyms and per-record offsets. "
+        "Default: HOME/keys/masking.key, generated on first use (mode 0600).",
+    )
+    sample_rows: int = Field(
+        10_000, ge=1, description="Rows in a sample when `trustlab sample build` gets no --rows."
+    )
     demo_rows: int = Field(100_000, ge=1, description="Rows of the demo population.")
     demo_seed: int = Field(7, description="Seed of the demo population.")
 
@@ -86,6 +104,10 @@ class Settings(BaseSettings):
     @property
     def ledger_key(self) -> Path:
         return self.ledger_key_path or self.home / "keys" / "ledger-ed25519.pem"
+
+    @property
+    def masking_key(self) -> Path:
+        return self.masking_key_path or self.home / "keys" / "masking.key"
 
     def zone(self, name: Literal["raw", "samples", "products", "serving"]) -> str:
         return f"{self.lake.rstrip('/')}/{name}"
@@ -131,6 +153,7 @@ class Settings(BaseSettings):
             "database_url": self.metadata_url,
             "lake_root": self.lake,
             "ledger_key_path": self.ledger_key,
+            "masking_key_path": self.masking_key,
         }.get(name)
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.table import Table
 
 from hub.catalog import Catalog, Registration
-from hub.cli import Context, pass_ctx, print_catalog, progress_bar
+from hub.cli import Context, emit_json, err, out, pass_ctx, print_catalog, progress_bar
 from hub.errors import NotFound
 from hub.platform import Platform
 
@@ -84,3 +89,224 @@ def demo(ctx: Context, rows: int | None, seed: int | None) -> None:
 def up_demo(platform: Platform) -> None:
     """``trustlab up`` step: make sure the demo dataset is registered and confirmed."""
     ensure_demo(platform, platform.settings.demo_rows, platform.settings.demo_seed)
+
+
+# --- samples ------------------------------------------------------------------------------
+
+
+@click.group("sample")
+def sample() -> None:
+    """Build desensitized samples, check paths for leaks, edit masking policies."""
+
+
+@sample.command("build")
+@click.argument("dataset")
+@click.option("--rows", type=int, help="Rows in the sample (default: TRUSTLAB_SAMPLE_ROWS).")
+@click.option("--all", "all_rows", is_flag=True, help="Mask every row (no sampling).")
+@click.option("--strategy", type=click.Choice(["random", "stratified"]), default="random")
+@click.option("--by", help="Column to stratify by (with --strategy stratified).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--min-k", type=int, help="Suppress rows until every quasi-identifier class has k.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Export to this folder instead of publishing to the samples zone.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def sample_build(
+    ctx: Context,
+    dataset: str,
+    rows: int | None,
+    all_rows: bool,
+    strategy: str,
+    by: str | None,
+    seed: int,
+    min_k: int | None,
+    out: Path | None,
+    fmt: str,
+) -> None:
+    """Sample DATASET, mask it by its policy, gate it for leaks, publish it."""
+    from sandbox.builder import BuildRequest, LeakDetected, SampleBuilder
+
+    if rows is not None and all_rows:
+        raise click.UsageError("--rows and --all exclude each other")
+    req = BuildRequest(dataset, rows, all_rows, strategy, by, seed, out, min_k)
+    try:
+        with steps_progress() as step:
+            result = SampleBuilder(ctx.platform, step).build(req)
+    except LeakDetected as exc:
+        print_gate(exc.report)
+        raise
+    if fmt == "json":
+        emit_json(build_json(result))
+        return
+    if result.policy_created:
+        click.echo(f"created masking policy v1 of {dataset} from its classification")
+    where = (
+        f"{result.sample_dataset} v{result.version}" if result.sample_dataset else result.location
+    )
+    click.echo(
+        f"{result.status} {where}: {result.rows:,} of {result.source_rows:,} rows, "
+        f"hash {result.content_hash[:12]}, policy v{result.policy_version}"
+    )
+    if result.quasi_identifiers:
+        click.echo(
+            f"k-anonymity over {', '.join(result.quasi_identifiers)}: k={result.k_anonymity}"
+            + (f" ({result.suppressed_rows:,} rows suppressed)" if result.suppressed_rows else "")
+        )
+    print_gate(result.gate)
+
+
+def build_json(result: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(result)
+    data["gate"] = result.gate.to_json()
+    return data
+
+
+def print_gate(report: Any) -> None:
+    verdict = "[green]passed[/]" if report.passed else "[red]FAILED[/]"
+    out.print(f"leak gate {verdict}: {report.summary()}")
+    for leak in report.leaks:
+        out.print(
+            f"  [red]leak[/] {leak.kind} in column {leak.column!r} ({leak.detail}): "
+            f"{leak.count} value(s), e.g. {', '.join(leak.examples)}"
+        )
+
+
+@contextmanager
+def steps_progress() -> Iterator[Callable[[str], None]]:
+    """A spinner naming the current stage of a long job (stderr, TTY only)."""
+    from rich.status import Status
+
+    status = Status("starting", console=err)
+    if err.is_terminal:
+        status.start()
+    started = time.monotonic()
+
+    def step(text: str) -> None:
+        status.update(f"{text} ({time.monotonic() - started:.0f}s)")
+
+    try:
+        yield step
+    finally:
+        status.stop()
+
+
+@sample.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--dataset", required=True, help="The dataset PATH claims to be a sample of.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def sample_check(ctx: Context, path: Path, dataset: str, fmt: str) -> None:
+    """Run the leak gate on any Parquet/CSV PATH against DATASET; exit 1 on a leak."""
+    from sandbox.gate import check_path
+
+    with steps_progress() as step:
+        report = check_path(ctx.platform, path, dataset, step)
+    if fmt == "json":
+        emit_json(report.to_json())
+    else:
+        print_gate(report)
+    if not report.passed:
+        sys.exit(1)
+
+
+@sample.group("policy")
+def policy() -> None:
+    """Show and edit a dataset's masking policy (every change is a new, ledgered version)."""
+
+
+@policy.command("show")
+@click.argument("dataset")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def policy_show(ctx: Context, dataset: str, fmt: str) -> None:
+    """Print the current policy (creating v1 from the classification if there is none)."""
+    from sandbox.masking import registry
+    from sandbox.policy import Policies
+
+    current, created = Policies(ctx.platform).ensure(dataset)
+    if fmt == "json":
+        emit_json({"dataset": dataset, "version": current.version, "rules": current.rules})
+        return
+    if created:
+        click.echo(f"created masking policy v1 of {dataset} from its classification")
+    rules = registry()
+    table = Table("column", "rule", "params", "what it does")
+    info = ctx.catalog.show(dataset)
+    for col in info["columns"]:
+        spec = current.rules.get(col["name"], {"rule": "keep", "params": {}})
+        rule = rules.get(spec["rule"])
+        table.add_row(
+            col["name"],
+            spec["rule"],
+            json.dumps(spec.get("params", {}), ensure_ascii=False) if spec.get("params") else "",
+            rule.note if rule else "(unknown rule)",
+        )
+    out.print(f"[bold]{dataset}[/] masking policy v{current.version} ({current.policy_hash[:12]})")
+    out.print(table)
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: use KEY=VALUE", param_hint="--param")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+@policy.command("set")
+@click.argument("dataset")
+@click.option("--column", required=True)
+@click.option("--rule", "rule_name", required=True, help="Rule name (`trustlab sample rules`).")
+@click.option("--param", "params", multiple=True, help="Rule parameter KEY=VALUE (repeatable).")
+@pass_ctx
+def policy_set(
+    ctx: Context, dataset: str, column: str, rule_name: str, params: tuple[str, ...]
+) -> None:
+    """Mask COLUMN of DATASET with RULE (writes a new policy version)."""
+    from sandbox.policy import Policies
+
+    version = Policies(ctx.platform).set_rule(dataset, column, rule_name, _params(params))
+    click.echo(f"{dataset} masking policy v{version.version}: {column} -> {rule_name}")
+
+
+@policy.command("unset")
+@click.argument("dataset")
+@click.option("--column", required=True)
+@pass_ctx
+def policy_unset(ctx: Context, dataset: str, column: str) -> None:
+    """Remove COLUMN's rule (refused for PII columns: default deny)."""
+    from sandbox.policy import Policies
+
+    version = Policies(ctx.platform).unset(dataset, column)
+    click.echo(f"{dataset} masking policy v{version.version}: {column} has no rule")
+
+
+@sample.command("rules")
+def sample_rules() -> None:
+    """List the masking rules: name, version, default for, what it implements."""
+    from sandbox.masking import DEFAULT_RULES, registry
+
+    defaults: dict[str, list[str]] = {}
+    for pii, (name, _) in DEFAULT_RULES.items():
+        defaults.setdefault(name, []).append(pii)
+    table = Table("rule", "version", "default for", "idempotent", "params", "note")
+    for name, rule in sorted(registry().items()):
+        table.add_row(
+            name,
+            str(rule.version),
+            ", ".join(defaults.get(name, [])),
+            "yes" if rule.idempotent else "no",
+            json.dumps(rule.defaults(), ensure_ascii=False) if rule.defaults() else "",
+            rule.note,
+        )
+    out.print(table)

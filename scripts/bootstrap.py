@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,8 @@ class Environment:
 
 ENVIRONMENTS: dict[str, Environment] = {
     "platform": Environment("platform", project=True, groups=("dev",)),
+    # The platform plus the peers benchmarks compare against (Presidio, spaCy).
+    "bench": Environment("bench", project=True, groups=("dev", "bench")),
 }
 
 
@@ -248,7 +251,18 @@ def postgres() -> None:
         time.sleep(0.2)
 
 
-SERVICES = {"postgres": postgres, "uv": uv}
+def java() -> None:
+    """A Java 17+ runtime for Spark (local mode runs inside this machine's JVM)."""
+    exe = shutil.which("java")
+    if exe:
+        out = subprocess.run([exe, "-version"], capture_output=True, text=True)
+        match = re.search(r'version "(\d+)', out.stderr)
+        if match and int(match.group(1)) >= 17:
+            return
+    apt_install(["openjdk-17-jre-headless"], "Spark")
+
+
+SERVICES = {"postgres": postgres, "java": java, "uv": uv}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,15 @@ def postgres_url(postgres_admin: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One local Spark session for the whole run (starting one takes several seconds)."""
+    from sandbox.spark import spark_session
+
+    home = tmp_path_factory.mktemp("spark-home")
+    return spark_session(Settings(home=home, spark_master="local[2]"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The metadata DB URL for each lane: SQLite file, or a fresh PostgreSQL database."""

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("source_uri", sa.Text(), nullable=False),
         sa.Column("source_table", sa.String(300), nullable=True),
         sa.Column("source_options", sa.Text(), nullable=False),
+        sa.Column("sample_of_id", sa.Integer(), nullable=True),
         sa.Column("classification_status", sa.String(20), nullable=False),
         sa.Column("confirmed_by", sa.String(200), nullable=True),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
@@ -47,6 +48,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["organisations.id"], name=op.f("fk_datasets_owner_id_organisations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sample_of_id"], ["datasets.id"], name=op.f("fk_datasets_sample_of_id_datasets")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
         sa.UniqueConstraint("name", name=op.f("uq_datasets_name")),
@@ -61,6 +65,7 @@ def upgrade() -> None:
         sa.Column("schema_json", sa.Text(), nullable=False),
         sa.Column("row_count", sa.BigInteger(), nullable=True),
         sa.Column("size_bytes", sa.BigInteger(), nullable=True),
+        sa.Column("location", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
