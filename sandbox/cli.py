@@ -310,3 +310,21 @@ def sample_rules() -> None:
             rule.note,
         )
     out.print(table)
+
+
+def up_demo_sample(platform: Platform) -> None:
+    """``trustlab up`` step: publish a sample of the demo dataset if it has none yet."""
+    from sandbox.builder import BuildRequest, SampleBuilder, latest_sample
+
+    try:
+        info = latest_sample(platform, DEMO_NAME)
+        click.echo(f"sample {info['name']} v{info['versions'][-1]['number']} already published")
+        return
+    except NotFound:
+        pass
+    with steps_progress() as step:
+        result = SampleBuilder(platform, step).build(BuildRequest(DEMO_NAME))
+    click.echo(
+        f"published {result.sample_dataset} v{result.version}: {result.rows:,} masked rows, "
+        f"leak gate {'passed' if result.gate.passed else 'FAILED'}"
+    )

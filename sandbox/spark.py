@@ -25,13 +25,13 @@ def spark_session(settings: Settings) -> Any:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    log_config = Path(__file__).with_name("log4j2.properties")
-    java_options = f"-Dlog4j2.configurationFile=file:{log_config}"
+    # Spark's launch scripts put SPARK_CONF_DIR on the driver's classpath: our log4j2
+    # configuration there keeps the JVM to errors only.
+    os.environ.setdefault("SPARK_CONF_DIR", str(Path(__file__).with_name("spark_conf")))
     builder = (
         SparkSession.builder.appName("trustlab")
         .master(settings.spark_master)
         .config("spark.driver.memory", settings.spark_driver_memory)
-        .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
