@@ -8,7 +8,7 @@ BOOTSTRAP := $(PYTHON) scripts/bootstrap.py
 TEST_PG_PORT ?= 55432
 export TRUSTLAB_TEST_POSTGRES_URL ?= postgresql+psycopg://trustlab:trustlab@127.0.0.1:$(TEST_PG_PORT)/postgres
 
-.PHONY: up test bootstrap lint format lock clean-state
+.PHONY: up test bootstrap lint format lock clean-state bench-masking
 
 up: bootstrap
 	$(VENV)/bin/trustlab up
@@ -28,6 +28,11 @@ lint: bootstrap
 format: bootstrap
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Benchmarks (not part of `make test`): print comparison tables, see bench/README.md.
+bench-masking:
+	$(BOOTSTRAP) bench java
+	$(TRUSTLAB_CACHE)/envs/bench/bin/python bench/masking.py $(BENCH_ARGS)
 
 # Re-resolve uv.lock after changing dependencies in pyproject.toml.
 lock:

@@ -264,6 +264,7 @@ def generate_people(
         raise ValueError("rows must be >= 0")
     path = Path(path)
     rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:

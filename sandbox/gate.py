@@ -119,9 +119,11 @@ def _define_expectations() -> tuple[Any, Any]:
         @column_condition_partial(engine=SparkDFExecutionEngine)
         def _spark(cls, column: Any, **kwargs: Any) -> Any:
             text = column.cast("string")
-            return ~(
-                F.coalesce(text.rlike(leak_finder.DIGIT_RUN), F.lit(False)) & has_identifier(text)
-            )
+            candidate = F.coalesce(text.rlike(leak_finder.DIGIT_RUN), F.lit(False))
+            # Spark calls a Python UDF for every row whatever the condition around it, so
+            # only candidate cells are passed in; the rest cross the Arrow boundary as nulls.
+            found = F.coalesce(has_identifier(F.when(candidate, text)), F.lit(False))
+            return ~(candidate & found)
 
     class ColumnValuesZero(ColumnMapMetricProvider):
         condition_metric_name = "column_values.trustlab_zero"

@@ -144,35 +144,45 @@ def _source_values(source: Any, info: dict[str, Any], rules: dict[str, MaskingRu
     return out.distinct()
 
 
-def _sample_tokens(sample: Any, row_id: str) -> Any:
-    """(row, column, token): each cell, its word tokens, and the 2-4 grams of its Han runs."""
+NGRAM_MAX = 4  # Han n-grams look for names embedded in text; longer values match whole
+
+
+def _sample_tokens(sample: Any, row_id: str) -> tuple[Any, Any]:
+    """(row, column, token) frames: cells and word tokens; and 2-4 grams of Han runs."""
     from pyspark.sql import functions as F
 
     ngrams = (
         "flatten(transform(regexp_extract_all(cell, '[" + HAN + "]{2,}', 0), r -> "
-        "flatten(transform(sequence(2, least(4, length(r))), n -> "
+        f"flatten(transform(sequence(2, least({NGRAM_MAX}, length(r))), n -> "
         "transform(sequence(1, length(r) - n + 1), i -> substring(r, i, n))))))"
     )
-    frames = []
+    words, grams = [], []
     for name in sample.columns:
         if name == row_id:
             continue
         cell = F.trim(F.col(f"`{name}`").cast("string"))
-        base = sample.select(F.col(row_id), F.lit(name).alias("column"), cell.alias("cell"))
+        base = sample.select(F.col(row_id), F.lit(name).alias("column"), cell.alias("cell")).where(
+            F.col("cell").isNotNull()
+        )
         tokens = F.split(F.col("cell"), r"[^\p{L}\p{N}@._+\-]+")
-        frames.append(
-            base.where(F.col("cell").isNotNull()).select(
+        words.append(
+            base.select(
                 row_id,
                 "column",
-                F.explode(
-                    F.array_distinct(F.concat(F.array(F.col("cell")), tokens, F.expr(ngrams)))
-                ).alias("token"),
+                F.explode(F.array_distinct(F.concat(F.array(F.col("cell")), tokens))).alias(
+                    "token"
+                ),
             )
         )
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out.where(F.length("token") >= 2)
+        grams.append(base.select(row_id, "column", F.explode(F.expr(ngrams)).alias("token")))
+
+    def union(frames: list[Any]) -> Any:
+        out = frames[0]
+        for frame in frames[1:]:
+            out = out.unionByName(frame)
+        return out.where(F.length("token") >= 2)
+
+    return union(words), union(grams)
 
 
 def raw_hits(
@@ -180,16 +190,20 @@ def raw_hits(
 ) -> Any:
     """(row, column, src_col, raw) for every raw sensitive source value found in the sample.
 
-    None when the source has no sensitive column to look for.
+    Cells and word tokens are joined with every sensitive value; Han n-grams only with the
+    short ones (names), which are few enough to broadcast. None when nothing is sensitive.
     """
+    from pyspark.sql import functions as F
 
     values = _source_values(source, info, rules)
     if values is None:
         return None
-    tokens = _sample_tokens(sample, row_id)
-    return tokens.join(values, tokens["token"] == values["raw"]).select(
-        row_id, "column", "src_col", "raw"
-    )
+    words, grams = _sample_tokens(sample, row_id)
+    short = values.where(F.length("raw") <= NGRAM_MAX)
+    columns = [row_id, "column", "src_col", "raw"]
+    whole = words.join(values, words["token"] == values["raw"]).select(*columns)
+    embedded = grams.join(F.broadcast(short), grams["token"] == short["raw"]).select(*columns)
+    return whole.unionByName(embedded).distinct()
 
 
 def summarize_hits(hits: Any, rules: dict[str, MaskingRule]) -> list[Leak]:

@@ -25,15 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from hub.errors import TrustlabError
-from sandbox.pii import COMPOUND_SURNAMES
+from sandbox.pii import COMPOUND_SURNAMES, SURNAMES
 
 STAR = "*"
 HAN = "\u3400-\u9fff"
+# Whitespace, spelled out: Python's str.strip() and \s are Unicode-wide, Spark's trim and
+# Java's \s are not; both implementations use exactly these characters.
+WS = " \t\n\r\f\x0b"
 # Seven or more digits, whatever separators sit between them (what normalize_digits drops).
-DIGIT_RUN = r"(?<![0-9])[0-9](?:[\s\-.()]*[0-9]){6,}(?![0-9])"
+DIGIT_RUN = r"(?<![0-9])[0-9](?:[ \t\n\r\f\x0b\-.()]*[0-9]){6,}(?![0-9])"
 _PY_DIGIT_RUN = re.compile(DIGIT_RUN)
 
 
@@ -54,6 +58,22 @@ def _spark() -> tuple[Any, Any]:
     from pyspark.sql import types as T
 
     return F, T
+
+
+def _trim(column: Any) -> Any:
+    """``str(value).strip(WS)`` as a Spark expression."""
+    F, _ = _spark()
+    return F.trim(column.cast("string"), F.lit(WS))
+
+
+def _let(value: Any, body: Callable[[Any], Any]) -> Any:
+    """``body(value)`` with ``value`` computed once per row.
+
+    Spark copies a shared sub-expression into every branch of a CASE; binding it to a
+    lambda variable (a one-element ``transform``) evaluates it exactly once.
+    """
+    F, _ = _spark()
+    return F.element_at(F.transform(F.array(value), body), 1)
 
 
 def _stars(n: Any) -> Any:
@@ -107,7 +127,7 @@ class MaskingRule(ABC):
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value).strip()
+    return None if value is None else str(value).strip(WS)
 
 
 # --- pass-through and removal --------------------------------------------------------------
@@ -178,7 +198,7 @@ class KeepEnds(MaskingRule):
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        s = F.trim(column.cast("string"))
+        s = _trim(column)
         n = F.length(s)
         keep = self.head + self.tail
         masked = F.concat(
@@ -197,6 +217,10 @@ class IdCardKeep6Last4(KeepEnds):
     output_regex = r"^([\s\S]{6}\*+[\s\S]{4}|\**)$"
 
 
+# A country code in front of a full 11-digit number.
+_MOBILE_PREFIX = r"^(?:0086|86)(?=[0-9*]{11})"
+
+
 class MobileKeep3Last4(MaskingRule):
     name = "mobile_keep3_4"
     note = "Mobile: keep the first 3 and last 4 digits (138****5678), whatever the formatting."
@@ -206,11 +230,7 @@ class MobileKeep3Last4(MaskingRule):
         s = _text(value)
         if s is None:
             return None
-        d = re.sub(r"[^0-9*]", "", s)
-        if len(d) > 11 and d.startswith("0086"):
-            d = d[4:]
-        elif len(d) > 11 and d.startswith("86"):
-            d = d[2:]
+        d = re.sub(_MOBILE_PREFIX, "", re.sub(r"[^0-9*]", "", s))
         if len(d) >= 11:
             return d[:3] + "****" + d[-4:]
         if len(d) > 4:
@@ -219,20 +239,25 @@ class MobileKeep3Last4(MaskingRule):
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        d0 = F.regexp_replace(F.trim(column.cast("string")), r"[^0-9*]", "")
-        n0 = F.length(d0)
-        d = (
-            F.when((n0 > 11) & d0.startswith("0086"), F.substring(d0, 5, 1 << 20))
-            .when((n0 > 11) & d0.startswith("86"), F.substring(d0, 3, 1 << 20))
-            .otherwise(d0)
+        # Each regex runs once: the first CASE predicate uses ``d``, so Spark evaluates it once.
+        digits = F.regexp_replace(
+            F.regexp_replace(_trim(column), r"[^0-9*]", ""), _MOBILE_PREFIX, ""
         )
-        n = F.length(d)
-        return (
-            F.when(column.isNull(), F.lit(None))
-            .when(n >= 11, F.concat(F.substring(d, 1, 3), F.lit("****"), F.substring(d, -4, 4)))
-            .when(n > 4, F.concat(_stars(n - 4), F.substring(d, -4, 4)))
-            .otherwise(_stars(n))
-        )
+
+        def mask(d: Any) -> Any:
+            n = F.length(d)
+            return (
+                F.when(
+                    n >= 11, F.concat(F.substring(d, 1, 3), F.lit("****"), F.substring(d, -4, 4))
+                )
+                .when(n > 4, F.concat(_stars(n - 4), F.substring(d, -4, 4)))
+                .otherwise(_stars(n))
+            )
+
+        return F.when(column.isNull(), F.lit(None)).otherwise(_let(digits, mask))
+
+
+_CARD_SEPARATORS = str.maketrans("", "", WS + "-")
 
 
 class BankCardKeep6Last4(MaskingRule):
@@ -246,7 +271,7 @@ class BankCardKeep6Last4(MaskingRule):
         s = _text(value)
         if s is None:
             return None
-        d = re.sub(r"[\s\-]", "", s)
+        d = s.translate(_CARD_SEPARATORS)
         n = len(d)
         if n >= 16:
             return d[:6] + STAR * (n - 10) + d[-4:]
@@ -258,16 +283,24 @@ class BankCardKeep6Last4(MaskingRule):
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        d = F.regexp_replace(F.trim(column.cast("string")), r"[\s\-]", "")
-        n = F.length(d)
-        head = F.call_function("substring", d, F.lit(1), n - 10)
-        return (
-            F.when(column.isNull(), F.lit(None))
-            .when(n >= 16, F.concat(F.substring(d, 1, 6), _stars(n - 10), F.substring(d, -4, 4)))
-            .when(n > 10, F.concat(head, F.lit(STAR * 6), F.substring(d, -4, 4)))
-            .when(n > 4, F.concat(_stars(n - 4), F.substring(d, -4, 4)))
-            .otherwise(_stars(n))
-        )
+
+        def mask(d: Any) -> Any:
+            n = F.length(d)
+            head = F.call_function("substring", d, F.lit(1), n - 10)
+            return (
+                F.when(
+                    n >= 16, F.concat(F.substring(d, 1, 6), _stars(n - 10), F.substring(d, -4, 4))
+                )
+                .when(n > 10, F.concat(head, F.lit(STAR * 6), F.substring(d, -4, 4)))
+                .when(n > 4, F.concat(_stars(n - 4), F.substring(d, -4, 4)))
+                .otherwise(_stars(n))
+            )
+
+        digits = F.translate(_trim(column), WS + "-", "")
+        return F.when(column.isNull(), F.lit(None)).otherwise(_let(digits, mask))
+
+
+_PLATE_SEPARATORS = str.maketrans("", "", "·" + WS)
 
 
 class PlateKeepPrefix(MaskingRule):
@@ -279,21 +312,27 @@ class PlateKeepPrefix(MaskingRule):
         s = _text(value)
         if s is None:
             return None
-        s = re.sub(r"[·\s]", "", s)
-        return (re.match(r"[^*]{0,2}", s).group(0) + STAR * 5) if s else ""  # type: ignore[union-attr]
+        s = s.translate(_PLATE_SEPARATORS)
+        head = s[:2] if "*" not in s[:2] else s[: s.index("*")]
+        return head + STAR * 5 if s else ""
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        s = F.regexp_replace(F.trim(column.cast("string")), r"[·\s]", "")
-        head = F.regexp_extract(s, r"^[^*]{0,2}", 0)
+        s = F.translate(_trim(column), "·" + WS, "")
+        first, second = F.substring(s, 1, 1), F.substring(s, 2, 1)
+        head = (
+            F.when(first == STAR, F.lit(""))
+            .when(second == STAR, first)
+            .otherwise(F.substring(s, 1, 2))
+        )
         return F.when(F.length(s) > 0, F.concat(head, F.lit(STAR * 5))).otherwise(s)
 
 
 class EmailKeepFirst(MaskingRule):
     name = "email_keep_first"
     note = "Email: keep the first character of the local part and the domain (z***@qq.com)."
-    output_regex = r"^([^@\s]\*{3}@.+|\*{4})$"
-    _PATTERN = r"^([^@\s])[^@]*@(.+)$"
+    output_regex = r"^([^@ \t\n\r\f\x0b]\*{3}@.+|\*{4})$"
+    _PATTERN = r"^([^@ \t\n\r\f\x0b])[^@]*@(.+)$"
 
     def python(self, value: Any) -> Any:
         s = _text(value)
@@ -302,17 +341,14 @@ class EmailKeepFirst(MaskingRule):
         m = re.match(self._PATTERN, s)
         if not m:
             return "****"
-        # A domain is no place for a phone or card number: mask long digit runs there too.
-        return f"{m.group(1)}***@{_PY_DIGIT_RUN.sub('****', m.group(2))}"
+        # A domain is no place for a phone or card number: mask long digit runs there too
+        # (on the whole result: the kept single character cannot start such a run).
+        return _PY_DIGIT_RUN.sub("****", f"{m.group(1)}***@{m.group(2)}")
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        s = F.trim(column.cast("string"))
-        masked = F.concat(
-            F.regexp_extract(s, self._PATTERN, 1),
-            F.lit("***@"),
-            F.regexp_replace(F.regexp_extract(s, self._PATTERN, 2), DIGIT_RUN, "****"),
-        )
+        s = _trim(column)
+        masked = F.regexp_replace(F.regexp_replace(s, self._PATTERN, "$1***@$2"), DIGIT_RUN, "****")
         return F.when(s.rlike(self._PATTERN), masked).otherwise(
             F.when(column.isNull(), F.lit(None)).otherwise(F.lit("****"))
         )
@@ -331,16 +367,17 @@ class NameKeepSurname(MaskingRule):
         s = _text(value)
         if s is None:
             return None
-        if s and re.match(rf"[{HAN}]", s):
+        if s and "\u3400" <= s[0] <= "\u9fff":
             keep = 2 if len(s) > 2 and s[:2] in COMPOUND_SURNAMES else 1
             return s[:keep] + STAR * (len(s) - keep)
         return re.sub(r"[0-9]", STAR, re.sub(r"(?<=[^\W\d_])[^\W\d_]", STAR, s))
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        s = F.trim(column.cast("string"))
+        s = _trim(column)
         n = F.length(s)
-        han = s.rlike(rf"^[{HAN}]")
+        first = F.substring(s, 1, 1)
+        han = (first >= F.lit("\u3400")) & (first <= F.lit("\u9fff"))  # UTF-8 keeps code order
         compound = F.substring(s, 1, 2).isin(sorted(COMPOUND_SURNAMES)) & (n > 2)
         return (
             F.when(han & compound, F.concat(F.substring(s, 1, 2), _stars(n - 2)))
@@ -374,7 +411,7 @@ class AddressKeepRegion(MaskingRule):
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        s = F.trim(column.cast("string"))
+        s = _trim(column)
         return F.when(column.isNull(), F.lit(None)).otherwise(
             F.concat(F.regexp_extract(s, _REGION, 0), F.lit("****"))
         )
@@ -416,7 +453,7 @@ def _spark_date(column: Any, dtype: Any) -> Any:
         return column
     if isinstance(dtype, T.TimestampType | T.TimestampNTZType):
         return F.to_date(column)
-    s = F.trim(column.cast("string"))
+    s = _trim(column)
     candidates = []
     for pattern, fmt in _DATE_FORMATS:
         piece = F.regexp_extract(s, pattern.pattern, 0)
@@ -653,7 +690,7 @@ class Pseudonym(MaskingRule):
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, T = _spark()
-        s = F.trim(column.cast("string"))
+        s = _trim(column)
         if self.params["algorithm"] == "sha256":
             # HMAC from built-ins: H((K^opad) || H((K^ipad) || m)); K is fixed, so both pads
             # are constants.
@@ -689,11 +726,15 @@ FREE_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?<![0-9A-Za-z])([1-8][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])", "$1********$2"),
     (r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})",
      "$1***@$2"),
-    (r"(?<![0-9])(?:(?:\+|00)?86[\s\-]?)?(1[3-9][0-9])[\s\-]?[0-9]{4}[\s\-]?([0-9]{4})(?![0-9])",
+    (r"(?<![0-9])(?:(?:\+|00)?86[ \t\-]?)?(1[3-9][0-9])[ \t\-]?[0-9]{4}[ \t\-]?([0-9]{4})(?![0-9])",
      "$1****$2"),
-    (rf"([{_PLATE_PROVINCES}][A-Za-z])[·\s]?[A-Za-z0-9]{{4,6}}(?![A-Za-z0-9])", "$1*****"),
+    (rf"([{_PLATE_PROVINCES}][A-Za-z])[· \t]?[A-Za-z0-9]{{4,6}}(?![A-Za-z0-9])", "$1*****"),
     (DIGIT_RUN, "****"),
 )  # fmt: skip
+
+
+# Every pattern above needs a digit, an '@' or a plate prefix (province + letter).
+FREE_TEXT_GUARD = rf"[0-9@]|[{_PLATE_PROVINCES}][A-Za-z]"
 
 
 def _python_replacement(template: str) -> str:
@@ -713,6 +754,7 @@ def mask_identifiers_in_text(text: str) -> str:
 _JIEBA: Any = None
 
 
+@lru_cache(maxsize=65_536)  # templated remarks repeat; the cache is per worker process
 def mask_names_in_text(text: str) -> str:
     """Star the given names of person names found by jieba's POS tagger (tag ``nr``).
 
@@ -729,10 +771,21 @@ def mask_names_in_text(text: str) -> str:
         _JIEBA = jieba.posseg
     if not re.search(rf"[{HAN}]{{2}}", text):
         return text
-    out = []
-    for word, flag in _JIEBA.cut(text):
-        if flag == "nr" and 2 <= len(word) <= 4 and re.fullmatch(rf"[{HAN}]+", word):
-            keep = 2 if len(word) > 2 and word[:2] in COMPOUND_SURNAMES else 1
+    out: list[str] = []
+    words = [(w, f) for w, f in _JIEBA.cut(text)]
+    for i, (word, flag) in enumerate(words):
+        before = words[i - 1][0][-1:] if i else ""
+        after = words[i + 1][0][:1] if i + 1 < len(words) else ""
+        if (
+            flag == "nr"
+            and 2 <= len(word) <= 4
+            and re.fullmatch(rf"[{HAN}]+", word)
+            and (word[:2] in COMPOUND_SURNAMES or word[0] in SURNAMES)
+            # Next to a mask, the text was redacted by an earlier pass: leave it, so that
+            # masking stays idempotent even though the tagger reads context.
+            and STAR not in (before, after)
+        ):
+            keep = 2 if word[:2] in COMPOUND_SURNAMES else 1
             word = word[:keep] + STAR * (len(word) - keep)
         out.append(word)
     return "".join(out)
@@ -761,9 +814,12 @@ class FreeTextRedact(MaskingRule):
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, T = _spark()
-        text = column.cast("string")
+        raw = column.cast("string")
+        text = raw
         for pattern, replacement in FREE_TEXT_PATTERNS:
             text = F.regexp_replace(text, pattern, replacement)
+        # Most text holds no digit, '@' or plate prefix: one search skips the whole chain.
+        text = F.when(raw.rlike(FREE_TEXT_GUARD), text).otherwise(raw)
         if self.params["names"]:
             # Only rows with two Han characters in a row can hold a Chinese name.
             names = _pandas_udf_of(mask_names_in_text, T.StringType())(text)

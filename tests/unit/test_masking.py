@@ -109,7 +109,9 @@ free_texts = st.builds(
 )
 # Adversarial text: digits, separators, stars, letters and Han characters mixed.
 any_text = st.text(
-    alphabet=st.sampled_from([*"0123456789 -.()+*@xX_abcZ张欧阳伟省市区路号", "\n"]),
+    alphabet=st.sampled_from(
+        [*"0123456789 -.()+*@xX_abcZ张欧阳伟省市区路号·", "\n", "\t", "\u3000"]
+    ),
     max_size=40,
 )
 

@@ -1,0 +1,166 @@
+"""Masking benchmark: trustlab's Spark sample builder vs plain pandas + re vs Presidio.
+
+    make bench-masking                      # 1,000,000 rows; Presidio on a 20,000-row prefix
+    python bench/masking.py --rows 200000 --presidio-rows 20000
+
+Every engine masks the same demo population (``sandbox.demo``) by the same rules (see
+bench/README.md) and reads/writes Parquet. The floor is a plain Spark Parquet read+write
+of the same data. trustlab runs twice: with its default policy (free text also masks any
+7+ digit run and finds person names with jieba) and like-for-like with the peers (names
+off). Its *mask+write* phase is what compares with the peers; the full build adds the
+source re-hash, k-anonymity and the leak gate, reported separately. Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from masking_peers import build_presidio, mask_pandas, mask_presidio
+
+from hub.catalog import Catalog, Registration
+from hub.platform import Platform
+from hub.settings import Settings
+from sandbox.builder import BuildRequest, SampleBuilder
+from sandbox.demo import generate_people
+from sandbox.policy import Policies
+from sandbox.spark import spark_session
+
+CACHE = Path(os.environ.get("TRUSTLAB_CACHE") or Path.home() / ".cache" / "trustlab") / "bench"
+
+
+def demo_parquet(rows: int, spark, workdir: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The demo population as a 4-file Parquet folder (cached across runs)."""
+    target = CACHE / f"people-{rows}.parquet"
+    if target.exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    csv_path = workdir / "people.csv"
+    print(f"generating {rows:,} demo rows ...", flush=True)
+    generate_people(csv_path, rows=rows, seed=7)
+    df = spark.read.option("header", True).option("escape", '"').csv(str(csv_path))
+    df = df.withColumn("person_id", df["person_id"].cast("long"))
+    df = df.withColumn("income", df["income"].cast("long"))
+    df = df.withColumn("birth_date", df["birth_date"].cast("date"))
+    tmp = target.with_suffix(".tmp")
+    df.repartition(4).write.mode("overwrite").parquet(str(tmp))
+    for extra in tmp.iterdir():
+        if extra.name.startswith((".", "_")):
+            extra.unlink()
+    tmp.rename(target)
+    return target
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def trustlab_build(platform: Platform, name: str, out: Path) -> dict[str, float]:
+    """Run a full build (every row); return phase durations from the builder's steps."""
+    marks: list[tuple[str, float]] = []
+
+    def step(label: str) -> None:
+        marks.append((label, time.perf_counter()))
+
+    start = time.perf_counter()
+    SampleBuilder(platform, step).build(BuildRequest(name, all_rows=True, out=out))
+    end = time.perf_counter()
+    phases: dict[str, float] = {}
+    for (label, t0), (_, t1) in zip(marks, [*marks[1:], ("end", end)], strict=True):
+        phases[label] = t1 - t0
+    phases["total"] = end - start
+    return phases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--presidio-rows", type=int, default=20_000)
+    parser.add_argument("--pandas-rows", type=int, default=None, help="default: all rows")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="trustlab-bench-"))
+    try:
+        settings = Settings(home=work / "home", actor="bench", spark_driver_memory="4g")
+        spark = spark_session(settings)
+        source = demo_parquet(args.rows, spark, work)
+        platform = Platform(settings)
+        platform.init()
+        catalog = Catalog(platform)
+        rows_table: list[tuple[str, int, float, str]] = []
+
+        # Floor: plain Parquet read + write of the same data.
+        spark.read.parquet(str(source)).count()  # warm the JVM and the page cache
+        floor_s, _ = timed(
+            lambda: spark.read.parquet(str(source)).write.parquet(str(work / "floor"))
+        )
+        rows_table.append(("Spark Parquet read+write (floor)", args.rows, floor_s, ""))
+
+        for label, names in (("trustlab, default policy", True), ("trustlab, names off", False)):
+            name = f"people_{'names' if names else 'plain'}"
+            catalog.register(Registration(str(source)), name, "civil-affairs")
+            catalog.confirm(name)
+            policies = Policies(platform)
+            policies.set_rule(name, "income", "numeric_bucket", {"width": 10000})
+            policies.set_rule(name, "remark", "free_text_redact", {"names": names})
+            phases = trustlab_build(platform, name, work / name)
+            mask_write = phases["masking and writing"]
+            rows_table.append((f"{label}: mask+write", args.rows, mask_write, ""))
+            detail = ", ".join(f"{k} {v:.1f}s" for k, v in phases.items() if k != "total")
+            rows_table.append((f"{label}: whole build", args.rows, phases["total"], detail))
+
+        pandas_rows = args.pandas_rows or args.rows
+        frame = pd.read_parquet(source).head(pandas_rows).astype("string").astype(object)
+        pandas_s, _ = timed(
+            lambda: mask_pandas(frame).to_parquet(work / "pandas.parquet", index=False)
+        )
+        read_s, _ = timed(lambda: pd.read_parquet(source))
+        rows_table.append(("pandas + re: read+mask+write", pandas_rows, pandas_s + read_s, ""))
+
+        analyzer, anonymizer = build_presidio()
+        prefix = frame.head(args.presidio_rows)
+        presidio_s, _ = timed(
+            lambda: mask_presidio(prefix, analyzer, anonymizer).to_parquet(
+                work / "presidio.parquet", index=False
+            )
+        )
+        rows_table.append(("Presidio (blank spaCy + patterns)", len(prefix), presidio_s, ""))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nmasking benchmark, {os.cpu_count()} cores, Spark {spark.version}\n")
+    print(f"| {'engine':<44} | {'rows':>9} | {'seconds':>8} | {'rows/s':>10} |")
+    print(f"|{'-' * 46}|{'-' * 11}|{'-' * 10}|{'-' * 12}|")
+    rate = {}
+    for label, n, seconds, _ in rows_table:
+        rate[label] = n / seconds
+        print(f"| {label:<44} | {n:>9,} | {seconds:>8.1f} | {n / seconds:>10,.0f} |")
+    for label, _, _, detail in rows_table:
+        if detail:
+            print(f"  {label}: {detail}")
+    ours = rate["trustlab, names off: mask+write"]
+    ours_default = rate["trustlab, default policy: mask+write"]
+    floor = rate["Spark Parquet read+write (floor)"]
+    print("\ntargets (like-for-like = trustlab with names off, mask+write phase):")
+    print(
+        f"  vs Presidio  {ours / rate['Presidio (blank spaCy + patterns)']:6.1f}x  (target >= 20x)"
+    )
+    print(f"  vs pandas    {ours / rate['pandas + re: read+mask+write']:6.1f}x  (target >= 3x)")
+    print(f"  vs floor     {floor / ours:6.2f}x slower  (target <= 2x)")
+    print(f"  default policy (names on) vs floor {floor / ours_default:6.2f}x slower")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
