@@ -1,4 +1,5 @@
-"""`trustlab up` from an empty home, exactly as `make up` runs it (100,000 demo rows)."""
+"""`trustlab up` from an empty home, exactly as `make up` runs it (100,000 demo rows, then
+a published 10,000-row masked sample on real Spark)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ def test_up_from_empty_home_registers_confirmed_people(cli) -> None:  # type: ig
     first = cli("up")
     assert first.returncode == 0, first.stderr
     assert "people" in first.stdout and "confirmed" in first.stdout
+    assert "published people.sample v1: 10,000 masked rows, leak gate passed" in first.stdout
     # The classifier proposed every PII column right by itself: the demo corrected nothing.
     assert "correcting proposal" not in first.stdout
 
@@ -31,7 +33,14 @@ def test_up_from_empty_home_registers_confirmed_people(cli) -> None:  # type: ig
     again = cli("up")
     assert again.returncode == 0, again.stderr
     assert "generated" not in again.stdout
+    assert "already published" in again.stdout
     after = json.loads(cli("audit", "log", "--format", "json", "--limit", "1000").stdout)
     assert after == before
-    assert [e["action"] for e in after] == ["org.create", "dataset.register", "dataset.confirm"]
+    assert [e["action"] for e in after] == [
+        "org.create",
+        "dataset.register",
+        "dataset.confirm",
+        "masking_policy.create",
+        "sample.publish",
+    ]
     assert cli("audit", "verify").returncode == 0
