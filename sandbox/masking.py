@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from hub.errors import TrustlabError
 from sandbox.pii import COMPOUND_SURNAMES, SURNAMES
+from sandbox.spark import vectorized
 
 STAR = "*"
 HAN = "\u3400-\u9fff"
@@ -705,14 +706,8 @@ class Pseudonym(MaskingRule):
             letters = F.translate(F.substring(mac, 1, 32), "0123456789abcdef", "abcdefghijklmnop")
             token = F.concat(F.lit("tk_"), letters)
         else:
-            token = _pandas_udf_of(self.python, T.StringType())(s)
+            token = vectorized(self.python, T.StringType())(s)
         return F.when(s.rlike(TOKEN_RE), s).otherwise(token)
-
-
-def _pandas_udf_of(fn: Callable[[Any], Any], return_type: Any) -> Any:
-    from sandbox.spark import vectorized
-
-    return vectorized(fn, return_type)
 
 
 # --- free text ------------------------------------------------------------------------------
@@ -822,7 +817,7 @@ class FreeTextRedact(MaskingRule):
         text = F.when(raw.rlike(FREE_TEXT_GUARD), text).otherwise(raw)
         if self.params["names"]:
             # Only rows with two Han characters in a row can hold a Chinese name.
-            names = _pandas_udf_of(mask_names_in_text, T.StringType())(text)
+            names = vectorized(mask_names_in_text, T.StringType())(text)
             text = F.when(text.rlike(rf"[{HAN}]{{2}}"), names).otherwise(text)
         return text
 

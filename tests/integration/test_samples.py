@@ -21,7 +21,7 @@ from sandbox.cli import ensure_demo
 from sandbox.masking import PolicyError
 from sandbox.models import SampleBuild
 from sandbox.policy import Policies
-from sandbox.runtime import load
+from sandbox.runtime import available, load
 from sandbox.validators import is_mobile, is_resident_id
 
 ROWS = 3000
@@ -105,6 +105,7 @@ def test_runtime_loads_only_the_sample(platform: Platform, built) -> None:  # ty
     assert spark_df.count() == 500
     with pytest.raises(NotFound, match="no published sample"):
         load("nothing", platform=platform)
+    assert "people" in available(platform)
 
 
 def test_runtime_manifest_resolver(tmp_path: Path, built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -113,6 +114,7 @@ def test_runtime_manifest_resolver(tmp_path: Path, built, monkeypatch) -> None: 
         "path": built.location, "hash": built.content_hash, "version": 1}}}))  # fmt: skip
     monkeypatch.setenv("TRUSTLAB_SAMPLES_MANIFEST", str(manifest))
     assert len(load("people", engine="pandas")) == 500
+    assert available() == ["people"]
     with pytest.raises(NotFound, match="granted: people"):
         load("tax", engine="pandas")
 
