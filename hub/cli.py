@@ -454,6 +454,306 @@ def audit_pubkey(ctx: Context) -> None:
     click.echo(public_pem(pub), nl=False)
 
 
+# --- users and projects -------------------------------------------------------------------
+
+
+def _directory(ctx: Context) -> Any:
+    from hub.identity import Directory
+
+    return Directory(ctx.platform)
+
+
+def _password(password_file: Path | None, generate: bool) -> str | None:
+    if password_file is not None:
+        text = password_file.read_text().strip()
+        if len(text) < 8:
+            raise TrustlabError(f"the password in {password_file} is shorter than 8 characters")
+        return text
+    if generate:
+        import secrets
+
+        return secrets.token_urlsafe(12)
+    return None
+
+
+@cli.group("user")
+def user() -> None:
+    """Platform users and their roles (developer, provider --org, operator, auditor, admin)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="Role; repeat for several.")
+@click.option("--org", help="Organisation of a provider reviewer (the data owner).")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path, exists=True),
+    help="Read the password from this file (default: generate and print one).",
+)
+@click.option("--no-login", is_flag=True, help="No password (identity from OIDC).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def user_add(
+    ctx: Context,
+    name: str,
+    roles: tuple[str, ...],
+    org: str | None,
+    password_file: Path | None,
+    no_login: bool,
+    fmt: str,
+) -> None:
+    """Add a user with one or more roles; prints a generated password once."""
+    from hub.identity import Role
+
+    password = None if no_login else _password(password_file, generate=True)
+    parsed = [Role(r, org if r == "provider" else None) for r in roles]
+    if org and "provider" not in roles:
+        raise TrustlabError("--org applies to the provider role only")
+    info = _directory(ctx).add_user(name, parsed, password, ctx.platform.settings.actor)
+    if fmt == "json":
+        emit_json({**info, "password": password if password_file is None else None})
+        return
+    click.echo(f"user {name}: roles {', '.join(info['roles'])}")
+    if password and password_file is None:
+        click.echo(f"password: {password}  (shown once; change with `trustlab user passwd`)")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role")
+@click.option("--org", help="Organisation, for the provider role.")
+@pass_ctx
+def user_role(ctx: Context, name: str, role: str, org: str | None) -> None:
+    """Give NAME another role."""
+    from hub.identity import Role
+
+    info = _directory(ctx).add_role(name, Role(role, org), ctx.platform.settings.actor)
+    click.echo(f"user {name}: roles {', '.join(info['roles'])}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path, exists=True))
+@pass_ctx
+def user_passwd(ctx: Context, name: str, password_file: Path | None) -> None:
+    """Set NAME's password (from a file, or a generated one printed once)."""
+    password = _password(password_file, generate=True)
+    assert password is not None
+    _directory(ctx).set_password(name, password, ctx.platform.settings.actor)
+    if password_file is None:
+        click.echo(f"password: {password}")
+
+
+@user.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def user_list(ctx: Context, fmt: str) -> None:
+    """Users, roles, hub groups and projects."""
+    users = _directory(ctx).list_users()
+    if fmt == "json":
+        emit_json(users)
+        return
+    table = Table("user", "roles", "hub groups", "projects", "login")
+    for u in users:
+        table.add_row(
+            u["name"], ", ".join(u["roles"]), ", ".join(u["groups"]), ", ".join(u["projects"]),
+            "password" if u["can_login"] else "external",
+        )  # fmt: skip
+    out.print(table)
+
+
+@cli.group("project")
+def project() -> None:
+    """Projects: members and dataset grants (approved by the data owner)."""
+
+
+def _print_project(info: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        emit_json(info)
+        return
+    click.echo(f"project {info['name']}: members {', '.join(info['members']) or '-'}")
+    for g in info["grants"]:
+        decided = f" by {g['decided_by']}" if g["decided_by"] else ""
+        click.echo(f"  {g['dataset']} ({g['kind']}, owner {g['owner']}): {g['status']}{decided}")
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--description", default="")
+@click.option("--member", "members", multiple=True, help="A member; repeat for several.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def project_create(
+    ctx: Context, name: str, description: str, members: tuple[str, ...], fmt: str
+) -> None:
+    """Create a project."""
+    info = _directory(ctx).create_project(
+        name, description, list(members), ctx.platform.settings.actor
+    )
+    _print_project(info, fmt)
+
+
+@project.command("add-member")
+@click.argument("name")
+@click.argument("user_name", metavar="USER")
+@pass_ctx
+def project_add_member(ctx: Context, name: str, user_name: str) -> None:
+    """Add USER to project NAME."""
+    _print_project(
+        _directory(ctx).add_member(name, user_name, ctx.platform.settings.actor), "table"
+    )
+
+
+@project.command("request")
+@click.argument("name")
+@click.argument("dataset_name", metavar="DATASET")
+@click.option("--user", "user_name", required=True, help="The requesting member.")
+@pass_ctx
+def project_request(ctx: Context, name: str, dataset_name: str, user_name: str) -> None:
+    """A member requests DATASET for project NAME (its owner decides)."""
+    _print_project(_directory(ctx).request_grant(name, dataset_name, user_name), "table")
+
+
+@project.command("approve")
+@click.argument("name")
+@click.argument("dataset_name", metavar="DATASET")
+@click.option("--user", "user_name", required=True, help="A provider reviewer of the owner.")
+@pass_ctx
+def project_approve(ctx: Context, name: str, dataset_name: str, user_name: str) -> None:
+    """The data owner's reviewer approves the requested grant."""
+    _print_project(_directory(ctx).decide_grant(name, dataset_name, user_name, True, None), "table")
+
+
+@project.command("reject")
+@click.argument("name")
+@click.argument("dataset_name", metavar="DATASET")
+@click.option("--user", "user_name", required=True, help="A provider reviewer of the owner.")
+@click.option("--reason", required=True)
+@pass_ctx
+def project_reject(ctx: Context, name: str, dataset_name: str, user_name: str, reason: str) -> None:
+    """The data owner's reviewer rejects the requested grant, with a reason."""
+    _print_project(
+        _directory(ctx).decide_grant(name, dataset_name, user_name, False, reason), "table"
+    )
+
+
+@project.command("revoke")
+@click.argument("name")
+@click.argument("dataset_name", metavar="DATASET")
+@click.option("--user", "user_name", required=True, help="A provider reviewer of the owner.")
+@click.option("--reason", required=True)
+@pass_ctx
+def project_revoke(ctx: Context, name: str, dataset_name: str, user_name: str, reason: str) -> None:
+    """Withdraw an approved grant (new sandboxes stop mounting it)."""
+    _directory(ctx).revoke_grant(name, dataset_name, user_name, reason)
+    _print_project(_directory(ctx).show_project(name), "table")
+
+
+@project.command("show")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def project_show(ctx: Context, name: str, fmt: str) -> None:
+    """Members and grants of a project."""
+    _print_project(_directory(ctx).show_project(name), fmt)
+
+
+@project.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def project_list(ctx: Context, fmt: str) -> None:
+    """All projects."""
+    projects = _directory(ctx).list_projects()
+    if fmt == "json":
+        emit_json(projects)
+        return
+    for info in projects:
+        _print_project(info, fmt)
+
+
+# --- the hub --------------------------------------------------------------------------------
+
+
+@cli.group("hub")
+def hub_group() -> None:
+    """Run JupyterHub (proxy on TRUSTLAB_HUB_IP:TRUSTLAB_HUB_PORT) with the sandbox spawner."""
+
+
+@hub_group.command("start")
+@pass_ctx
+def hub_start(ctx: Context) -> None:
+    """Build images if needed, set up the sandbox network, start the hub in the background."""
+    from hub.hubctl import Hub
+
+    Hub(ctx.platform.settings).start(log=lambda m: click.echo(m, err=True))
+
+
+@hub_group.command("stop")
+@pass_ctx
+def hub_stop(ctx: Context) -> None:
+    """Stop the hub (its sandboxes are stopped with it)."""
+    from hub.hubctl import Hub
+
+    click.echo("stopped" if Hub(ctx.platform.settings).stop() else "not running")
+
+
+@hub_group.command("status")
+@pass_ctx
+def hub_status(ctx: Context) -> None:
+    """Is the hub running, and which sandboxes are up."""
+    from hub.hubctl import Hub
+
+    hub = Hub(ctx.platform.settings)
+    pid = hub.pid()
+    if pid is None or not hub.healthy():
+        click.echo("JupyterHub: not running (start it with `trustlab hub start`)")
+        return
+    click.echo(f"JupyterHub: running at {hub.url} (pid {pid})")
+    with hub.client() as client:
+        for u in client.get("/users").json():
+            for name, server in (u.get("servers") or {}).items():
+                state = "ready" if server.get("ready") else "pending"
+                click.echo(f"  {u['name']}/{name or '(default)'}: {state}")
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+@cli.group("images")
+def images() -> None:
+    """Build and list the sandbox and runner images (no registry needed)."""
+
+
+@images.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when the context hash matches.")
+def images_build(force: bool) -> None:
+    """Build the image chain (base → os → deps → runner/sandbox); cached by content hash."""
+    from hub.images import ImageBuilder, docker_client
+    from hub.settings import get_settings
+
+    built = ImageBuilder(docker_client(), get_settings(), force=force).all()
+    for tag, image_id in built.items():
+        click.echo(f"{tag}  {image_id}")
+
+
+@images.command("list")
+def images_list() -> None:
+    """trustlab images on this engine, with version and context-hash labels."""
+    from hub.images import LABEL_HASH, LABEL_VERSION, docker_client
+
+    table = Table("image", "id", "version", "context hash", "size")
+    for image in docker_client().images.list(filters={"label": LABEL_HASH}):
+        for tag in image.tags or ["<none>"]:
+            table.add_row(
+                tag,
+                image.short_id,
+                image.labels.get(LABEL_VERSION, ""),
+                image.labels.get(LABEL_HASH, "")[:16],
+                f"{image.attrs.get('Size', 0) / 1e6:.0f} MB",
+            )
+    out.print(table)
+
+
 # --- entry point --------------------------------------------------------------------------
 
 

@@ -179,3 +179,121 @@ class Checkpoint(Base):
     # next checkpoint hashes only newer entries. Not trusted by verification, which
     # recomputes everything from the entries.
     frontier: Mapped[str] = mapped_column(Text, default="[]")
+
+
+# --- identity, projects, sandboxes ---------------------------------------------------------
+
+
+class User(Base):
+    """A platform user. JupyterHub authenticates against this table and mirrors the roles
+    into hub groups; the CLI reads the same roles, so both agree without the hub running."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)  # None: cannot log in (e.g. OIDC)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserRole.id"
+    )
+
+
+class UserRole(Base):
+    """One role of a user; ``provider`` roles are per organisation (the data owner)."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role", "org_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    org: Mapped[Organisation | None] = relationship()
+
+
+class Project(Base):
+    """A workspace: members, and the datasets granted to it."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+    grants: Mapped[list[Grant]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    project: Mapped[Project] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class Grant(Base):
+    """Use of a dataset by a project: requested by a member, decided by the data owner."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("project_id", "dataset_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default="requested"
+    )  # approved|rejected|revoked
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    project: Mapped[Project] = relationship(back_populates="grants")
+    dataset: Mapped[Dataset] = relationship()
+
+
+class SandboxSession(Base):
+    """One spawned notebook server: who, which project and profile, what it could see."""
+
+    __tablename__ = "sandbox_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(100), index=True)
+    server_name: Mapped[str] = mapped_column(String(100), default="")
+    project: Mapped[str] = mapped_column(String(100))
+    profile: Mapped[str] = mapped_column(String(20))
+    image: Mapped[str] = mapped_column(String(300))
+    image_id: Mapped[str] = mapped_column(String(100))
+    container_id: Mapped[str | None] = mapped_column(String(100))
+    mounts: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{dataset, version, hash}]
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CellRecord(Base):
+    """Which audited cell went to which ledger entry: a resent spool record is recorded once."""
+
+    __tablename__ = "cell_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200), unique=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sandbox_sessions.id"))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)

@@ -87,6 +87,45 @@ class Settings(BaseSettings):
     demo_rows: int = Field(100_000, ge=1, description="Rows of the demo population.")
     demo_seed: int = Field(7, description="Seed of the demo population.")
 
+    # --- sandboxes and the hub ---------------------------------------------------------------
+    image_base: str | None = Field(
+        None,
+        description="Base image to build FROM (e.g. debian:bookworm-slim from a registry); "
+        "unset = bootstrap Debian locally with debootstrap.",
+    )
+    debian_suite: str = Field("bookworm", description="Debian suite of the local base image.")
+    debian_mirror: str = Field(
+        "http://deb.debian.org/debian", description="Mirror debootstrap and apt use."
+    )
+    sandbox_image: str = Field("trustlab-sandbox:latest", description="Notebook sandbox image.")
+    runner_image: str = Field("trustlab-runner:latest", description="Pipeline runner image.")
+    hub_ip: str = Field("127.0.0.1", description="Address the hub's proxy listens on.")
+    hub_port: int = Field(8000, description="Port of the hub's public proxy.")
+    hub_api_port: int = Field(
+        8081, description="Port of the hub API on the sandbox network's gateway."
+    )
+    audit_port: int = Field(
+        8101, description="Port of the cell-audit service on the sandbox network's gateway."
+    )
+    hub_db_url: str | None = Field(
+        None, description="JupyterHub's own database URL (default: SQLite under home/hub)."
+    )
+    proxy_api_port: int = Field(8001, description="configurable-http-proxy's API port (loopback).")
+    sandbox_network: str = Field(
+        "trustlab-sandbox", description="Docker network sandboxes join (internal, no ICC)."
+    )
+    sandbox_subnet: str = Field(
+        "172.29.240.0/24",
+        description="Subnet of the sandbox network; its first address is the hub's gateway.",
+    )
+    sandbox_mem_limit: str = Field("2G", description="Memory limit of one sandbox.")
+    sandbox_cpu_limit: float = Field(1.0, gt=0, description="CPU limit of one sandbox (cores).")
+    sandbox_pids_limit: int = Field(512, ge=16, description="Process limit of one sandbox.")
+    sandbox_tmp_size: str = Field("1g", description="Size of a sandbox's /tmp (tmpfs).")
+    sandbox_idle_timeout: int = Field(
+        3600, ge=60, description="Seconds before an idle sandbox is culled."
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -328,3 +328,45 @@ def up_demo_sample(platform: Platform) -> None:
         f"published {result.sample_dataset} v{result.version}: {result.rows:,} masked rows, "
         f"leak gate {'passed' if result.gate.passed else 'FAILED'}"
     )
+
+
+DEMO_ACCOUNTS = {
+    "demo-dev": ("developer", None),
+    "demo-provider": ("provider", DEMO_OWNER),
+    "demo-operator": ("operator", None),
+    "demo-auditor": ("auditor", None),
+    "demo-admin": ("admin", None),
+}
+DEMO_PROJECT = "demo"
+
+
+def up_demo_accounts(platform: Platform) -> None:
+    """Demo users (one per role), project ``demo`` with ``people`` granted by its owner."""
+    import json
+    import secrets
+
+    from hub.identity import Directory, Role
+
+    directory = Directory(platform)
+    creds_file = platform.settings.home / "demo-credentials.json"
+    creds = json.loads(creds_file.read_text()) if creds_file.exists() else {}
+    known = {u["name"] for u in directory.list_users()}
+    actor = platform.settings.actor
+    for name, (role, org) in DEMO_ACCOUNTS.items():
+        if name in known:
+            continue
+        creds[name] = creds.get(name) or secrets.token_urlsafe(9)
+        directory.add_user(name, [Role(role, org)], creds[name], actor)
+    creds_file.write_text(json.dumps(creds, indent=2))
+    creds_file.chmod(0o600)
+    if DEMO_PROJECT not in {p["name"] for p in directory.list_projects()}:
+        directory.create_project(
+            DEMO_PROJECT, "Demo: explore the people sample 演示项目", ["demo-dev"], actor
+        )
+    grants = {g["dataset"]: g["status"] for g in directory.show_project(DEMO_PROJECT)["grants"]}
+    if DEMO_NAME not in grants:
+        directory.request_grant(DEMO_PROJECT, DEMO_NAME, "demo-dev")
+        grants[DEMO_NAME] = "requested"
+    if grants[DEMO_NAME] == "requested":
+        directory.decide_grant(DEMO_PROJECT, DEMO_NAME, "demo-provider", True, None)
+    click.echo(f"  demo accounts in {creds_file} (project {DEMO_PROJECT!r}, grant {DEMO_NAME})")

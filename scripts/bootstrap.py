@@ -262,7 +262,86 @@ def java() -> None:
     apt_install(["openjdk-17-jre-headless"], "Spark")
 
 
-SERVICES = {"postgres": postgres, "java": java, "uv": uv}
+DOCKER_SOCKET = Path("/var/run/docker.sock")
+
+
+def _docker_ping() -> bool:
+    if not DOCKER_SOCKET.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(2)
+        try:
+            s.connect(str(DOCKER_SOCKET))
+            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b"OK" in s.recv(256)
+        except OSError:
+            return False
+
+
+def docker() -> None:
+    """A reachable Docker engine: Debian's docker.io, started here when none runs."""
+    if os.environ.get("DOCKER_HOST") or _docker_ping():
+        return
+    if not Path("/usr/bin/dockerd").exists() and not shutil.which("dockerd"):
+        apt_install(["docker.io"], "sandboxes (Docker engine)")
+    if not is_root():
+        raise BootstrapError(
+            "no Docker engine is reachable; start it (sudo systemctl start docker) and add "
+            "yourself to the docker group, or set DOCKER_HOST"
+        )
+    dockerd = shutil.which("dockerd") or "/usr/bin/dockerd"
+    logfile = Path("/var/log/trustlab-dockerd.log")
+    log(f"starting dockerd (log: {logfile})")
+    with open(logfile, "ab") as out:
+        subprocess.Popen(
+            [dockerd], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while not _docker_ping():
+        if time.monotonic() > deadline:
+            raise BootstrapError(f"dockerd did not come up within 60 s; see {logfile}")
+        time.sleep(0.3)
+
+
+def debootstrap() -> None:
+    """debootstrap, to build the base image locally when no registry is reachable."""
+    if not shutil.which("debootstrap") and not Path("/usr/sbin/debootstrap").exists():
+        apt_install(["debootstrap"], "building the base image without a registry")
+
+
+def chromium() -> None:
+    """Debian's Chromium for browser tests (Playwright drives it; it never downloads one)."""
+    if not Path("/usr/bin/chromium").exists():
+        apt_install(["chromium"], "browser tests")
+
+
+def proxy() -> None:
+    """configurable-http-proxy (npm) for JupyterHub, installed under the cache."""
+    prefix = CACHE / "node"
+    exe = prefix / "bin" / "configurable-http-proxy"
+    if exe.exists():
+        return
+    if not shutil.which("npm"):
+        apt_install(["npm"], "JupyterHub's proxy")
+    log(f"installing configurable-http-proxy into {prefix}")
+    subprocess.run(
+        ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
+         "--loglevel=error", f"configurable-http-proxy@{CHP_VERSION}"],
+        check=True,
+    )  # fmt: skip
+
+
+CHP_VERSION = "5.1.0"
+
+SERVICES = {
+    "postgres": postgres,
+    "java": java,
+    "uv": uv,
+    "docker": docker,
+    "debootstrap": debootstrap,
+    "chromium": chromium,
+    "proxy": proxy,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,131 @@
+"""JupyterHub configuration for trustlab; every value comes from trustlab's settings.
+
+Started by ``trustlab hub start`` (and ``make up``): ``jupyterhub -f hub/jupyterhub_config.py``.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from hub.network import SandboxNetwork
+from hub.settings import get_settings
+
+c = get_config()  # noqa: F821
+s = get_settings()
+net = SandboxNetwork.from_settings(s)
+state = s.home / "hub"
+state.mkdir(parents=True, exist_ok=True)
+cache = Path(os.environ.get("TRUSTLAB_CACHE") or Path.home() / ".cache" / "trustlab")
+
+# --- the hub and its proxy -------------------------------------------------------------------
+c.JupyterHub.bind_url = f"http://{s.hub_ip}:{s.hub_port}"
+# The hub API listens on the sandbox network's gateway: the one address sandboxes reach.
+c.JupyterHub.hub_bind_url = f"http://{net.gateway}:{s.hub_api_port}"
+c.JupyterHub.db_url = s.hub_db_url or f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
+chp = cache / "node" / "bin" / "configurable-http-proxy"
+if chp.exists():
+    c.ConfigurableHTTPProxy.command = [str(chp)]
+c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.template_vars = {"announcement_login": "trustlab — 可信数据空间 trusted data space"}
+
+# --- who: trustlab users, roles mirrored into groups -----------------------------------------
+c.JupyterHub.authenticator_class = "hub.auth.TrustlabAuthenticator"
+c.Authenticator.allow_all = True  # the authenticator admits only active trustlab users
+c.Authenticator.manage_groups = True
+c.Authenticator.auth_refresh_age = 60
+c.Authenticator.refresh_pre_spawn = True
+c.JupyterHub.load_roles = [
+    {
+        "name": "trustlab-operator",
+        "description": "Platform operator: sees users and servers, may stop servers.",
+        "scopes": ["list:users", "read:users", "read:servers", "delete:servers", "read:groups"],
+        "groups": ["operators"],
+    },
+    {
+        "name": "trustlab-auditor",
+        "description": "Auditor: read-only view of users and servers.",
+        "scopes": ["list:users", "read:users", "read:servers", "read:groups"],
+        "groups": ["auditors"],
+    },
+    {
+        "name": "trustlab-provider",
+        "description": "Provider reviewer: sees who works on which server.",
+        "scopes": ["list:users", "read:users:name", "read:groups"],
+        "groups": ["providers"],
+    },
+    {
+        "name": "trustlab-audit",
+        "scopes": ["read:users:name"],
+        "services": ["trustlab-audit"],
+    },
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    },
+]
+c.JupyterHub.load_groups = {
+    g: {"users": []} for g in ("developers", "providers", "operators", "auditors", "admins")
+}
+
+# --- services -------------------------------------------------------------------------------
+c.JupyterHub.services = [
+    {
+        "name": "trustlab-audit",
+        "url": f"http://{net.gateway}:{s.audit_port}",
+        "command": [sys.executable, "-m", "hub.audit_service"],
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
+        "display": False,
+    },
+    {
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={s.sandbox_idle_timeout}",
+            "--cull-every=60",
+        ],
+    },
+]
+
+# --- the sandbox spawner --------------------------------------------------------------------
+c.JupyterHub.spawner_class = "hub.spawner.SandboxSpawner"
+c.SandboxSpawner.state_dir = str(state / "sandboxes")
+c.SandboxSpawner.image = s.sandbox_image
+c.SandboxSpawner.pull_policy = "never"
+c.SandboxSpawner.network_name = net.name
+c.SandboxSpawner.use_internal_ip = True
+c.SandboxSpawner.remove = True
+c.SandboxSpawner.cmd = ["jupyterhub-singleuser"]
+c.SandboxSpawner.default_url = "/lab"
+c.SandboxSpawner.http_timeout = 120
+c.SandboxSpawner.start_timeout = 180
+c.SandboxSpawner.args = ["--ServerApp.terminals_enabled=False"]
+os.environ["TRUSTLAB_AUDIT_URL"] = f"http://{net.gateway}:{s.audit_port}/services/trustlab-audit/"
+
+# The platform's own automation token (CLI, tests, benchmarks): a service, not a person.
+_token_file = state / "admin-api-token"
+if _token_file.exists():
+    c.JupyterHub.services.append(
+        {"name": "trustlab-admin", "api_token": _token_file.read_text().strip()}
+    )
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "trustlab-admin",
+            "scopes": [
+                "admin:users",
+                "admin:servers",
+                "access:servers",
+                "list:users",
+                "read:users",
+                "read:servers",
+                "admin:groups",
+            ],
+            "services": ["trustlab-admin"],
+        }
+    )
