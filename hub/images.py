@@ -284,12 +284,15 @@ class ImageBuilder:
             "trustlab-deps-jupyter",
         )
         wheel = trustlab_wheel()
+        wheel_files = {"wheel": wheel.parent}
+        wheel_digest = {"wheel": f"{wheel.name}:{_file_digest(wheel)}"}
         runner_tag, sandbox_tag = self.settings.runner_image, self.settings.sandbox_image
         runner = self.build(
             Step(
                 "runner",
                 IMAGES / "runner" / "Dockerfile",
-                files={"trustlab.whl": wheel},
+                files=wheel_files,
+                file_digests=wheel_digest,
                 buildargs={"DEPS_IMAGE": deps},
             ),
             runner_tag.rpartition(":")[0] or runner_tag,
@@ -299,9 +302,10 @@ class ImageBuilder:
                 "sandbox",
                 IMAGES / "sandbox" / "Dockerfile",
                 files={
-                    "trustlab.whl": wheel,
+                    **wheel_files,
                     "jupyter_server_config.py": IMAGES / "sandbox" / "jupyter_server_config.py",
                 },
+                file_digests=wheel_digest,
                 buildargs={"DEPS_IMAGE": deps_jupyter},
             ),
             sandbox_tag.rpartition(":")[0] or sandbox_tag,

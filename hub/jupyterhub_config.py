@@ -68,10 +68,6 @@ c.JupyterHub.load_roles = [
         "services": ["idle-culler"],
     },
 ]
-c.JupyterHub.load_groups = {
-    g: {"users": []} for g in ("developers", "providers", "operators", "auditors", "admins")
-}
-
 # --- services -------------------------------------------------------------------------------
 c.JupyterHub.services = [
     {

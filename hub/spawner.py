@@ -73,7 +73,7 @@ class SandboxSpawner(DockerSpawner):
     """DockerSpawner with trustlab's profiles, grants, hardening and evidence."""
 
     work_volume_template = Unicode(
-        "trustlab-work-{username}-{project}",
+        "{network}-work-{username}-{project}",
         config=True,
         help="Named volume for a user's persistent workspace in a project.",
     )
@@ -160,7 +160,9 @@ class SandboxSpawner(DockerSpawner):
         ro = {str(manifest_dir): "/etc/trustlab"}
         ro.update({m["location"]: f"/data/{zone_dir}/{m['dataset']}" for m in mounts})
         self.read_only_volumes = ro
-        volume = self.work_volume_template.format(username=self.escaped_name, project=project)
+        volume = self.work_volume_template.format(
+            network=self.network_name, username=self.escaped_name, project=project
+        )
         self.volumes = {volume: CONTAINER_HOME}
 
         self.image = s.sandbox_image
@@ -186,9 +188,7 @@ class SandboxSpawner(DockerSpawner):
         }
         ip_port = await super().start()
 
-        from hub.images import image_digest
-
-        image_id = image_digest(self.client, self.image)
+        image_id = (await self.docker("inspect_image", self.image))["Id"]
         record = [{k: m[k] for k in ("dataset", "catalog_name", "version", "hash")} for m in mounts]
         with p.db.session() as session:
             row = SandboxSession(

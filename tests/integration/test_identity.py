@@ -33,9 +33,14 @@ def _publish_sample(platform: Platform, source: str, location: Path) -> None:
         session.flush()
         session.add(
             DatasetVersion(
-                dataset_id=sample.id, number=1, content_hash="ab" * 32, hash_algorithm="sha256",
-                schema_json=json.dumps([{"name": "id", "type": "string"}]), row_count=2,
-                location=str(location), created_by="t",
+                dataset_id=sample.id,
+                number=1,
+                content_hash="ab" * 32,
+                hash_algorithm="sha256",
+                schema_json=json.dumps([{"name": "id", "type": "string"}]),
+                row_count=2,
+                location=str(location),
+                created_by="t",
             )  # fmt: skip
         )
 
@@ -98,7 +103,9 @@ def test_grant_needs_the_owner_and_is_ledgered(directory: Directory, platform: P
     with platform.db.session() as session:
         actions = [
             (e.action, e.actor)
-            for e in session.scalars(select(LedgerEntry).where(LedgerEntry.subject == "project:census"))
+            for e in session.scalars(
+                select(LedgerEntry).where(LedgerEntry.subject == "project:census")
+            )
         ]
     assert ("grant.request", "alice") in actions and ("grant.approve", "carol") in actions
     assert all(a != "grant.approve" or actor == "carol" for a, actor in actions)
