@@ -222,8 +222,8 @@ class SandboxSpawner(DockerSpawner):
         return ip_port
 
     async def stop(self, now: bool = False) -> None:  # type: ignore[override]
+        session_id = getattr(self, "session_id", None)  # DockerSpawner.stop clears state
         await super().stop(now=now)
-        session_id = getattr(self, "session_id", None)
         if not session_id:
             return
         p = platform()

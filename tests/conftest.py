@@ -127,3 +127,143 @@ def cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
         return run_cli({**cli_env, **(env or {})}, *args, stdin=stdin)
 
     return call
+
+
+# --- a real JupyterHub with Docker sandboxes (started once per run, on test-only ports) ---
+
+
+class HubUnderTest:
+    """``trustlab up`` in a private home: demo data, sample, accounts, hub + sandboxes."""
+
+    PORTS = {"HUB_PORT": 18000, "HUB_API_PORT": 18081, "AUDIT_PORT": 18101, "PROXY_API_PORT": 18001}
+    NETWORK = "trustlab-test-sbx"
+    SUBNET = "172.29.241.0/24"
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLAB_")}
+        self.env.update({f"TRUSTLAB_{k}": str(v) for k, v in self.PORTS.items()})
+        self.env.update(
+            TRUSTLAB_HOME=str(home),
+            TRUSTLAB_SANDBOX_NETWORK=self.NETWORK,
+            TRUSTLAB_SANDBOX_SUBNET=self.SUBNET,
+            TRUSTLAB_DEMO_ROWS="3000",
+            TRUSTLAB_SAMPLE_ROWS="1000",
+            TRUSTLAB_SPARK_MASTER="local[2]",
+            TRUSTLAB_SANDBOX_MEM_LIMIT="1G",
+            COLUMNS="200",
+        )
+        self.url = f"http://127.0.0.1:{self.PORTS['HUB_PORT']}"
+        self.gateway = self.SUBNET.rsplit(".", 1)[0] + ".1"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [TRUSTLAB, *args], env=self.env, capture_output=True, text=True, timeout=1200
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(home=self.home)
+
+    @property
+    def token(self) -> str:
+        return (self.home / "hub" / "admin-api-token").read_text().strip()
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        import json
+
+        return json.loads((self.home / "demo-credentials.json").read_text())
+
+    def api(self):  # type: ignore[no-untyped-def]
+        import httpx
+
+        return httpx.Client(
+            base_url=f"{self.url}/hub/api", headers={"Authorization": f"token {self.token}"},
+            timeout=120,
+        )  # fmt: skip
+
+    def spawn(self, user: str, **options: str):  # type: ignore[no-untyped-def]
+        """Ask the hub to start ``user``'s server; wait until ready. Returns the response."""
+        import time
+
+        with self.api() as api:
+            api.post(f"/users/{user}")  # 201, or 409 when the hub knows the user already
+            resp = api.post(f"/users/{user}/server", json=options)
+            if resp.status_code >= 400:
+                return resp
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline:
+                server = api.get(f"/users/{user}").json()["servers"].get("")
+                if server and server.get("ready"):
+                    return resp
+                if not server:
+                    raise AssertionError(f"{user}'s server went away while starting")
+                time.sleep(0.25)
+        raise AssertionError(f"{user}'s server did not become ready")
+
+    def stop(self, user: str) -> None:
+        import time
+
+        with self.api() as api:
+            api.delete(f"/users/{user}/server")
+            while api.get(f"/users/{user}").json()["servers"]:
+                time.sleep(0.25)
+
+    def kernel(self, user: str):  # type: ignore[no-untyped-def]
+        from kernel_client import Kernel
+
+        return Kernel(f"{self.url}/user/{user}/", self.token)
+
+    def ledger(self, action: str) -> list[dict]:
+        import json
+
+        from sqlalchemy import select
+
+        from hub.models import LedgerEntry
+
+        p = Platform(self.settings)
+        try:
+            with p.db.session() as session:
+                rows = session.scalars(
+                    select(LedgerEntry).where(LedgerEntry.action == action).order_by(LedgerEntry.seq)
+                ).all()
+                return [
+                    {"seq": e.seq, "actor": e.actor, "subject": e.subject,
+                     "payload": json.loads(e.payload)}
+                    for e in rows
+                ]  # fmt: skip
+        finally:
+            p.close()
+
+    def teardown(self) -> None:
+        import docker
+
+        from hub.network import SandboxNetwork
+
+        self.cli("hub", "stop")
+        client = docker.from_env()
+        for container in client.containers.list(all=True, filters={"network": self.NETWORK}):
+            container.remove(force=True)
+        SandboxNetwork(self.NETWORK, self.SUBNET, ()).remove(client)
+        for volume in client.volumes.list():
+            if volume.name.startswith(f"{self.NETWORK}-work-"):
+                volume.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def hub_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubUnderTest]:
+    """One hub for the whole run (sandbox, browser and audit tests share it)."""
+    import docker
+
+    try:
+        docker.from_env().ping()
+    except Exception as exc:
+        pytest.fail(f"no Docker engine ({exc}); run the suite with `make test`, which starts one")
+    hub = HubUnderTest(tmp_path_factory.mktemp("hub-home"))
+    try:
+        result = hub.cli("up")
+        assert result.returncode == 0, f"trustlab up failed:\n{result.stdout}\n{result.stderr}"
+        yield hub
+    finally:
+        hub.teardown()

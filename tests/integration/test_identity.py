@@ -41,7 +41,7 @@ def _publish_sample(platform: Platform, source: str, location: Path) -> None:
                 row_count=2,
                 location=str(location),
                 created_by="t",
-            )  # fmt: skip
+            )
         )
 
 
