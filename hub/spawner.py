@@ -25,7 +25,7 @@ from typing import Any
 
 from dockerspawner import DockerSpawner
 from tornado import web
-from traitlets import Unicode
+from traitlets import Unicode, default
 
 from hub.errors import TrustlabError
 from hub.identity import Directory
@@ -100,9 +100,11 @@ class SandboxSpawner(DockerSpawner):
   <option value="prod">prod — approved products 生产（已审批产品）</option>
 </select>"""
 
+    @default("options_form")
     def _default_options_form(self):  # type: ignore[override]
         return lambda spawner: spawner._options_form()
 
+    @default("options_from_form")
     def _default_options_from_form(self):  # type: ignore[override]
         def parse(formdata: dict[str, list[str]]) -> dict[str, str]:
             return {

@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -133,9 +134,15 @@ def cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
 
 
 class HubUnderTest:
-    """``trustlab up`` in a private home: demo data, sample, accounts, hub + sandboxes."""
+    """``trustlab up`` in a private home, exactly as ``make up`` runs it (100,000 demo rows,
+    a 10,000-row sample, demo accounts), with the hub on test-only ports and network."""
 
-    PORTS = {"HUB_PORT": 18000, "HUB_API_PORT": 18081, "AUDIT_PORT": 18101, "PROXY_API_PORT": 18001}
+    PORTS: ClassVar[dict[str, int]] = {
+        "HUB_PORT": 18000,
+        "HUB_API_PORT": 18081,
+        "AUDIT_PORT": 18101,
+        "PROXY_API_PORT": 18001,
+    }
     NETWORK = "trustlab-test-sbx"
     SUBNET = "172.29.241.0/24"
 
@@ -147,8 +154,6 @@ class HubUnderTest:
             TRUSTLAB_HOME=str(home),
             TRUSTLAB_SANDBOX_NETWORK=self.NETWORK,
             TRUSTLAB_SANDBOX_SUBNET=self.SUBNET,
-            TRUSTLAB_DEMO_ROWS="3000",
-            TRUSTLAB_SAMPLE_ROWS="1000",
             TRUSTLAB_SPARK_MASTER="local[2]",
             TRUSTLAB_SANDBOX_MEM_LIMIT="1G",
             COLUMNS="200",
@@ -226,7 +231,9 @@ class HubUnderTest:
         try:
             with p.db.session() as session:
                 rows = session.scalars(
-                    select(LedgerEntry).where(LedgerEntry.action == action).order_by(LedgerEntry.seq)
+                    select(LedgerEntry)
+                    .where(LedgerEntry.action == action)
+                    .order_by(LedgerEntry.seq)
                 ).all()
                 return [
                     {"seq": e.seq, "actor": e.actor, "subject": e.subject,
@@ -262,8 +269,9 @@ def hub_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubUnde
         pytest.fail(f"no Docker engine ({exc}); run the suite with `make test`, which starts one")
     hub = HubUnderTest(tmp_path_factory.mktemp("hub-home"))
     try:
-        result = hub.cli("up")
-        assert result.returncode == 0, f"trustlab up failed:\n{result.stdout}\n{result.stderr}"
+        hub.up = hub.cli("up")
+        assert hub.up.returncode == 0, f"trustlab up failed:\n{hub.up.stdout}\n{hub.up.stderr}"
+        hub.ledger_after_up = hub.cli("audit", "log", "--format", "json", "--limit", "1000").stdout
         yield hub
     finally:
         hub.teardown()

@@ -1,22 +1,27 @@
-"""`trustlab up` from an empty home, exactly as `make up` runs it (100,000 demo rows, then
-a published 10,000-row masked sample on real Spark)."""
+"""`trustlab up` from an empty home, exactly as `make up` runs it (100,000 demo rows, a
+published 10,000-row masked sample on real Spark, demo accounts, JupyterHub serving)."""
 
 from __future__ import annotations
 
 import json
 
-from sandbox.cli import DEMO_TRUTH
+import httpx
+from conftest import HubUnderTest
+
+from sandbox.cli import DEMO_ACCOUNTS, DEMO_TRUTH
 
 
-def test_up_from_empty_home_registers_confirmed_people(cli) -> None:  # type: ignore[no-untyped-def]
-    first = cli("up")
-    assert first.returncode == 0, first.stderr
+def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
+    first = hub_under_test.up
     assert "people" in first.stdout and "confirmed" in first.stdout
     assert "published people.sample v1: 10,000 masked rows, leak gate passed" in first.stdout
     # The classifier proposed every PII column right by itself: the demo corrected nothing.
     assert "correcting proposal" not in first.stdout
+    password = hub_under_test.credentials["demo-dev"]
+    assert f"log in as demo-dev / {password}" in first.stdout
+    assert f"{hub_under_test.url}/" in first.stdout
 
-    info = json.loads(cli("dataset", "show", "people", "--format", "json").stdout)
+    info = json.loads(hub_under_test.cli("dataset", "show", "people", "--format", "json").stdout)
     assert info["owner"] == "civil-affairs"
     assert info["versions"][0]["rows"] is None  # CSV: no full parse at registration
     proposed = {c["name"]: (c["proposed"]["pii"], c["proposed"]["level"]) for c in info["columns"]}
@@ -28,19 +33,30 @@ def test_up_from_empty_home_registers_confirmed_people(cli) -> None:  # type: ig
     quasi = {c["name"] for c in info["columns"] if c["quasi_identifier"]}
     assert {"gender", "district", "birth_date"} <= quasi
 
-    # Idempotent: a second `up` regenerates and records nothing new.
-    before = json.loads(cli("audit", "log", "--format", "json", "--limit", "1000").stdout)
-    again = cli("up")
-    assert again.returncode == 0, again.stderr
-    assert "generated" not in again.stdout
-    assert "already published" in again.stdout
-    after = json.loads(cli("audit", "log", "--format", "json", "--limit", "1000").stdout)
-    assert after == before
-    assert [e["action"] for e in after] == [
+    after_up = json.loads(hub_under_test.ledger_after_up)
+    assert [e["action"] for e in after_up] == [
         "org.create",
         "dataset.register",
         "dataset.confirm",
         "masking_policy.create",
         "sample.publish",
+        *["user.add"] * len(DEMO_ACCOUNTS),
+        "project.create",
+        "grant.request",
+        "grant.approve",
     ]
-    assert cli("audit", "verify").returncode == 0
+    # The hub serves its login page and knows nothing the demo did not create.
+    page = httpx.get(f"{hub_under_test.url}/hub/login", timeout=10)
+    assert page.status_code == 200 and "password" in page.text.lower()
+
+
+def test_up_again_changes_nothing(hub_under_test: HubUnderTest) -> None:
+    log = ("audit", "log", "--format", "json", "--limit", "100000")
+    before = json.loads(hub_under_test.cli(*log).stdout)
+    again = hub_under_test.cli("up")
+    assert again.returncode == 0, again.stderr
+    assert "generated" not in again.stdout
+    assert "already published" in again.stdout
+    assert "JupyterHub already running" in again.stdout
+    assert json.loads(hub_under_test.cli(*log).stdout) == before
+    assert hub_under_test.cli("audit", "verify").returncode == 0

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import docker
 import pytest
-
 from conftest import HubUnderTest
 
 pytestmark = pytest.mark.sandbox
@@ -105,7 +104,12 @@ print(json.dumps({{
     "samples": sorted(os.listdir("/data/samples")),
     "docker_sock": os.path.exists("/var/run/docker.sock") or os.path.exists("/run/docker.sock"),
 }}))"""))  # fmt: skip
-    assert listing == {"raw": False, "data": ["samples"], "samples": ["people"], "docker_sock": False}
+    assert listing == {
+        "raw": False,
+        "data": ["samples"],
+        "samples": ["people"],
+        "docker_sock": False,
+    }
 
 
 def test_filesystem_and_privileges(dev) -> None:  # type: ignore[no-untyped-def]
@@ -155,7 +159,9 @@ def test_spawn_is_ledgered_with_image_and_sample_hashes(dev, hub_under_test: Hub
     assert spawn["actor"] == "demo-dev" and spawn["subject"] == "project:demo"
     image_id = docker.from_env().images.get(hub_under_test.settings.sandbox_image).id
     assert spawn["payload"]["image_id"] == image_id
-    catalog = json.loads(hub_under_test.cli("dataset", "show", "people.sample", "--format", "json").stdout)
+    catalog = json.loads(
+        hub_under_test.cli("dataset", "show", "people.sample", "--format", "json").stdout
+    )
     assert [(m["catalog_name"], m["hash"]) for m in spawn["payload"]["mounts"]] == [
         ("people.sample", catalog["versions"][-1]["content_hash"])
     ]
@@ -177,7 +183,9 @@ def test_cells_reach_the_ledger(dev, hub_under_test: HubUnderTest) -> None:  # t
     assert ok["payload"]["code_hash"] == hashlib.sha256(ok["payload"]["code"].encode()).hexdigest()
 
 
-def test_cells_spool_while_the_audit_service_is_unreachable(dev, hub_under_test: HubUnderTest) -> None:  # type: ignore[no-untyped-def]
+def test_cells_spool_while_the_audit_service_is_unreachable(
+    dev, hub_under_test: HubUnderTest
+) -> None:  # type: ignore[no-untyped-def]
     from hub.network import SandboxNetwork
 
     net = SandboxNetwork(HubUnderTest.NETWORK, HubUnderTest.SUBNET, ())
@@ -189,12 +197,17 @@ def test_cells_spool_while_the_audit_service_is_unreachable(dev, hub_under_test:
     try:
         assert dev.execute(f"x = {marker!r}")["status"] == "ok"
         time.sleep(2)
-        spooled = run(dev, """
+        spooled = run(
+            dev,
+            """
 import os, json
 spool = os.environ["TRUSTLAB_AUDIT_SPOOL"]
-print(sum(1 for f in os.listdir(spool) if f.endswith(".json")))""")
+print(sum(1 for f in os.listdir(spool) if f.endswith(".json")))""",
+        )
         assert int(spooled) >= 1
-        assert not [c for c in hub_under_test.ledger("sandbox.cell") if marker in c["payload"]["code"]]
+        assert not [
+            c for c in hub_under_test.ledger("sandbox.cell") if marker in c["payload"]["code"]
+        ]
     finally:
         subprocess.run(["iptables", "-D", *block], check=True)
     cells = _wait_for_cells(hub_under_test, marker, 1, timeout=30)
@@ -222,7 +235,9 @@ def test_users_without_a_grant_cannot_spawn(hub_under_test: HubUnderTest) -> Non
     resp = hub_under_test.spawn("loner", project="demo")  # not a member of demo
     assert resp.status_code == 403 and "not a member" in resp.text
     # a client cannot pick another image either: unknown options are dropped
-    assert not [s for s in hub_under_test.ledger("sandbox.spawn") if s["actor"] in ("outsider", "loner")]
+    assert not [
+        s for s in hub_under_test.ledger("sandbox.spawn") if s["actor"] in ("outsider", "loner")
+    ]
 
 
 def test_stop_is_ledgered(hub_under_test: HubUnderTest) -> None:

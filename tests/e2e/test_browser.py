@@ -1,0 +1,87 @@
+"""A developer in a real browser: log in, open a dev sandbox, read the sample, see masked IDs.
+
+Playwright drives Debian's Chromium (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from conftest import HubUnderTest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+CODE = 'from sandbox.runtime import load\nprint("IDS", load("people", engine="pandas")["id_number"].head(3).tolist())'
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing; `make test` installs it")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def test_developer_reads_masked_sample_in_jupyterlab(
+    browser, hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    password_file = tmp_path / "pw"
+    password_file.write_text("browser-pass-123")
+    hub = hub_under_test
+    assert hub.cli("user", "add", "browser-dev", "--role", "developer",
+                   "--password-file", str(password_file)).returncode == 0  # fmt: skip
+    assert hub.cli("project", "add-member", "demo", "browser-dev").returncode == 0
+
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", "browser-dev")
+    page.fill("#password_input", "browser-pass-123")
+    page.click("#login_submit")
+
+    # The spawn form offers the user's projects and both profiles.
+    page.wait_for_selector("select#project")
+    page.select_option("select#project", "demo")
+    page.select_option("select#profile", "dev")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r"/user/browser-dev/lab"), timeout=180_000)
+
+    try:
+        page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
+        editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
+        editor.wait_for()
+        # the kernel is connected and idle (status bar), so the cell really runs
+        page.get_by_text(re.compile(r"\| Idle$")).wait_for()
+        editor.click()
+        page.keyboard.type(CODE)
+        page.keyboard.press("Shift+Enter")
+        output = page.locator(".jp-OutputArea-output", has_text="IDS")
+        output.wait_for(timeout=120_000)
+        text = output.inner_text()
+    except Exception:
+        page.screenshot(path=str(tmp_path / "jupyterlab.png"))
+        raise
+    ids = re.findall(r"'([^']*)'", text)
+    assert len(ids) == 3, text
+    assert all(re.fullmatch(r"\d{6}\*{8}[\dX]{4}", i) for i in ids), ids
+    page.close()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        cells = [c for c in hub.ledger("sandbox.cell") if c["actor"] == "browser-dev"]
+        if any('load("people"' in c["payload"]["code"] for c in cells):
+            break
+        time.sleep(0.5)
+    matching = [c for c in cells if 'load("people"' in c["payload"]["code"]]
+    assert matching and matching[-1]["payload"]["status"] == "ok"
+    assert matching[-1]["subject"] == "project:demo"
+    hub.stop("browser-dev")
