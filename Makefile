@@ -8,19 +8,31 @@ BOOTSTRAP := $(PYTHON) scripts/bootstrap.py
 TEST_PG_PORT ?= 55432
 export TRUSTLAB_TEST_POSTGRES_URL ?= postgresql+psycopg://trustlab:trustlab@127.0.0.1:$(TEST_PG_PORT)/postgres
 
-.PHONY: up test bootstrap lint format lock clean-state bench-masking
+# What the platform needs on this machine: environments, Java (Spark), a Docker engine,
+# debootstrap (base image without a registry), configurable-http-proxy (JupyterHub).
+SERVICES := platform java docker debootstrap proxy
 
+.PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn
+
+# Demo data, sample, accounts, images (built once, cached), then JupyterHub on :8000.
 up: bootstrap
 	$(VENV)/bin/trustlab up
 
+down:
+	$(VENV)/bin/trustlab hub stop
+
 test:
-	$(BOOTSTRAP) platform java postgres
+	$(BOOTSTRAP) $(SERVICES) postgres chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest tests
 
 bootstrap:
-	$(BOOTSTRAP) platform java
+	$(BOOTSTRAP) $(SERVICES)
+
+# The sandbox and runner images (no registry: Debian bootstrapped locally); cached by content.
+images: bootstrap
+	$(VENV)/bin/trustlab images build
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .
@@ -34,10 +46,14 @@ bench-masking:
 	$(BOOTSTRAP) bench java
 	$(TRUSTLAB_CACHE)/envs/bench/bin/python bench/masking.py $(BENCH_ARGS)
 
+bench-spawn: bootstrap
+	$(VENV)/bin/python bench/spawn.py $(BENCH_ARGS)
+
 # Re-resolve uv.lock after changing dependencies in pyproject.toml.
 lock:
 	$(BOOTSTRAP) uv
 	$(TRUSTLAB_CACHE)/tools/bin/uv lock
 
 clean-state:
+	-$(VENV)/bin/trustlab hub stop
 	rm -rf var

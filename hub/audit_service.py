@@ -51,7 +51,8 @@ def server_names(identity: dict[str, Any]) -> set[str]:
     return names
 
 
-def create_app(platform=None, hub_api: str | None = None) -> FastAPI:
+def create_app(platform=None, hub_api: str | None = None, transport=None) -> FastAPI:
+    """The service app; ``transport`` lets tests stand in for the hub's API."""
     app = FastAPI(title="trustlab cell audit", docs_url=None, redoc_url=None)
     hub_api = hub_api or os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
 
@@ -66,7 +67,7 @@ def create_app(platform=None, hub_api: str | None = None) -> FastAPI:
     async def identify(authorization: str | None) -> dict[str, Any]:
         if not authorization or not authorization.lower().startswith(("token ", "bearer ")):
             raise HTTPException(401, "send the server's hub token: Authorization: token …")
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, transport=transport) as client:
             resp = await client.get(f"{hub_api}/user", headers={"Authorization": authorization})
         if resp.status_code != 200:
             raise HTTPException(403, "the hub does not accept this token")

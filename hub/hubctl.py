@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -101,13 +102,13 @@ class Hub:
         env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
         self.state.mkdir(parents=True, exist_ok=True)
         with open(self.logfile, "ab") as out:
-            proc = __import__("subprocess").Popen(
+            proc = subprocess.Popen(
                 [str(bindir / "jupyterhub"), "-f", str(CONFIG)],
                 cwd=self.state,
                 env=env,
                 stdout=out,
                 stderr=out,
-                stdin=__import__("subprocess").DEVNULL,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         self.pidfile.write_text(str(proc.pid))

@@ -16,6 +16,7 @@ not rebuilt at all, so ``make images`` with nothing changed returns in well unde
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -156,7 +157,20 @@ class ImageBuilder:
                 raise TrustlabError(f"building {step.name} failed: {exc}") from exc
         image = self.client.images.get(tag)
         image.tag(tag_base, "latest")
+        self._prune(tag_base, image.id)
         return image.id
+
+    def _prune(self, repository: str, keep: str) -> None:
+        """Drop older builds of ``repository`` (never one a container still uses)."""
+        import docker.errors
+
+        for old in self.client.images.list(name=repository):
+            if old.id == keep:
+                continue
+            for tag in old.tags:
+                # an image a container still uses is kept until the next build
+                with contextlib.suppress(docker.errors.APIError):
+                    self.client.images.remove(tag, noprune=False)
 
     # --- the chain -----------------------------------------------------------------------
 
@@ -238,6 +252,10 @@ class ImageBuilder:
         """PEP 508 marker values of the image's Python (e.g. 3.11.2, not the host's 3.11.x)."""
         import json
 
+        cached = cache_dir() / "tmp" / f"markers-{image_id.removeprefix('sha256:')[:16]}.json"
+        if cached.exists():
+            return json.loads(cached.read_text())
+
         script = (
             "import json,os,platform,sys;"
             "print(json.dumps({'implementation_name':sys.implementation.name,"
@@ -252,6 +270,8 @@ class ImageBuilder:
         out = self.client.containers.run(
             image_id, ["python3", "-c", script], network_mode="none", remove=True
         )
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(out.decode())
         return json.loads(out)
 
     def all(self) -> dict[str, str]:

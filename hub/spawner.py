@@ -114,6 +114,11 @@ class SandboxSpawner(DockerSpawner):
 
         return parse
 
+    @default("apply_user_options")
+    def _default_apply_user_options(self):  # type: ignore[no-untyped-def]
+        # project/profile are validated against grants in start() (a refusal is a 403 there)
+        return lambda spawner, options: None
+
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         if getattr(self, "session_id", None):
@@ -189,6 +194,7 @@ class SandboxSpawner(DockerSpawner):
             "PYSPARK_PYTHON": "/opt/trustlab/bin/python",
         }
         ip_port = await super().start()
+        await self._wait_until_answering(*ip_port)
 
         image_id = (await self.docker("inspect_image", self.image))["Id"]
         record = [{k: m[k] for k in ("dataset", "catalog_name", "version", "hash")} for m in mounts]
@@ -222,6 +228,31 @@ class SandboxSpawner(DockerSpawner):
                 },
             )
         return ip_port
+
+    async def _wait_until_answering(self, ip: str, port: int) -> None:
+        """Poll the new server every 50 ms until it answers HTTP.
+
+        JupyterHub's own readiness check backs off exponentially (0.2 s, 0.6 s, 1.4 s, …),
+        which adds up to ~2.5 s to a ~2.7 s container start; a tight poll here means its
+        first check succeeds. Gives up quietly at ``http_timeout`` (the hub then decides).
+        """
+        import asyncio
+        import time
+
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        url = f"http://{ip}:{port}{self.server.base_url if self.server else '/'}api"
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + self.http_timeout
+        while time.monotonic() < deadline:
+            try:
+                await client.fetch(url, request_timeout=2, connect_timeout=1)
+                return
+            except HTTPClientError:
+                return  # it answered (with an HTTP error status): it is up
+            except (TimeoutError, OSError):
+                pass
+            await asyncio.sleep(0.05)
 
     async def stop(self, now: bool = False) -> None:  # type: ignore[override]
         session_id = getattr(self, "session_id", None)  # DockerSpawner.stop clears state
