@@ -121,6 +121,8 @@ if _token_file.exists():
                 "read:users",
                 "read:servers",
                 "admin:groups",
+                "list:services",
+                "read:services",
             ],
             "services": ["trustlab-admin"],
         }

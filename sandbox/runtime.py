@@ -13,7 +13,8 @@ Two resolvers, chosen by environment:
   ``<name>.sample``.
 
 Either way only samples can come back: the catalog resolver refuses anything whose kind
-is not ``sample``, and the manifest only ever lists samples.
+is not ``sample``, and the manifest lists only what the spawner mounted: samples in a
+``dev`` sandbox, the project's approved products in a ``prod`` one.
 """
 
 from __future__ import annotations

@@ -251,3 +251,69 @@ def test_stop_is_ledgered(hub_under_test: HubUnderTest) -> None:
     hub_under_test.stop("stopper")
     stops = [s for s in hub_under_test.ledger("sandbox.stop") if s["actor"] == "stopper"]
     assert [s["payload"]["session"] for s in stops] == [spawn["payload"]["session"]]
+
+
+def test_prod_profile_mounts_granted_products_only(hub_under_test: HubUnderTest) -> None:
+    import pandas as pd
+    from sqlalchemy import select
+
+    from hub.models import Dataset, DatasetVersion, Organisation
+    from hub.platform import Platform
+
+    hub = hub_under_test
+    folder = hub.home / "lake" / "products" / "district_income" / "v1"
+    folder.mkdir(parents=True)
+    pd.DataFrame({"district": ["西湖区", "滨江区"], "avg_income": [1.0, 2.0]}).to_parquet(
+        folder / "part-0.parquet"
+    )
+    p = Platform(hub.settings)
+    try:  # a pipeline output as the production milestone will publish it
+        with p.db.session() as session:
+            org = session.scalar(select(Organisation).where(Organisation.name == "civil-affairs"))
+            ds = Dataset(name="district_income", kind="product", owner=org, source_format="parquet",
+                         source_uri=str(folder), created_by="test")  # fmt: skip
+            session.add(ds)
+            session.flush()
+            session.add(DatasetVersion(dataset_id=ds.id, number=1, content_hash="cd" * 32,
+                                       hash_algorithm="sha256", schema_json="[]", row_count=2,
+                                       location=str(folder), created_by="test"))  # fmt: skip
+    finally:
+        p.close()
+    assert hub.cli("user", "add", "analyst", "--role", "developer").returncode == 0
+    assert hub.cli("project", "add-member", "demo", "analyst").returncode == 0
+    resp = hub.spawn("analyst", project="demo", profile="prod")
+    assert resp.status_code == 403 and "no approved products" in resp.text
+    assert (
+        hub.cli("project", "request", "demo", "district_income", "--user", "analyst").returncode
+        == 0
+    )
+    assert (
+        hub.cli(
+            "project", "approve", "demo", "district_income", "--user", "demo-provider"
+        ).returncode
+        == 0
+    )
+    resp = hub.spawn("analyst", project="demo", profile="prod")
+    assert resp.status_code in (201, 202), resp.text
+    kernel = hub.kernel("analyst")
+    try:
+        seen = json.loads(run(kernel, """
+import json, os
+from sandbox.runtime import load
+print(json.dumps({"data": sorted(os.listdir("/data")), "products": sorted(os.listdir("/data/products")),
+                  "rows": len(load("district_income", engine="pandas"))}))"""))  # fmt: skip
+    finally:
+        kernel.close()
+    assert seen == {"data": ["products"], "products": ["district_income"], "rows": 2}
+    spawn = [s for s in hub.ledger("sandbox.spawn") if s["actor"] == "analyst"][-1]
+    assert spawn["payload"]["profile"] == "prod"
+    assert [m["hash"] for m in spawn["payload"]["mounts"]] == ["cd" * 32]
+    hub.stop("analyst")
+
+
+def test_idle_culler_and_audit_run_as_hub_services(hub_under_test: HubUnderTest) -> None:
+    with hub_under_test.api() as api:
+        services = api.get("/services").json()
+    assert {"idle-culler", "trustlab-audit"} <= set(services)
+    assert services["trustlab-audit"]["url"].startswith(f"http://{hub_under_test.gateway}:")
+    assert all(services[name]["pid"] for name in ("idle-culler", "trustlab-audit")), services
