@@ -287,12 +287,7 @@ class Directory:
         if not approve and not (reason or "").strip():
             raise TrustlabError("a rejection needs a reason: add --reason TEXT")
         with self.platform.db.session() as session:
-            p = self._project(session, project)
-            ds = self._dataset(session, dataset)
-            self.require(reviewer, "provider", ds.owner.name, session)
-            grant = session.scalar(
-                select(Grant).where(Grant.project_id == p.id, Grant.dataset_id == ds.id)
-            )
+            ds, grant = self._owner_review(session, project, dataset, reviewer)
             if grant is None or grant.status != "requested":
                 state = grant.status if grant else "not requested"
                 raise TrustlabError(
@@ -313,14 +308,22 @@ class Directory:
             )
         return self.show_project(project)
 
+    def _owner_review(
+        self, session: Session, project: str, dataset: str, reviewer: str
+    ) -> tuple[Dataset, Grant | None]:
+        """The dataset and its grant to ``project``, once ``reviewer`` is shown to be the
+        owner's provider reviewer."""
+        p = self._project(session, project)
+        ds = self._dataset(session, dataset)
+        self.require(reviewer, "provider", ds.owner.name, session)
+        grant = session.scalar(
+            select(Grant).where(Grant.project_id == p.id, Grant.dataset_id == ds.id)
+        )
+        return ds, grant
+
     def revoke_grant(self, project: str, dataset: str, reviewer: str, reason: str) -> None:
         with self.platform.db.session() as session:
-            p = self._project(session, project)
-            ds = self._dataset(session, dataset)
-            self.require(reviewer, "provider", ds.owner.name, session)
-            grant = session.scalar(
-                select(Grant).where(Grant.project_id == p.id, Grant.dataset_id == ds.id)
-            )
+            _, grant = self._owner_review(session, project, dataset, reviewer)
             if grant is None or grant.status != "approved":
                 raise TrustlabError(f"{dataset!r} is not granted to {project!r}")
             grant.status, grant.reason = "revoked", reason

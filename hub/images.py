@@ -274,6 +274,20 @@ class ImageBuilder:
         cached.write_text(out.decode())
         return json.loads(out)
 
+    def _deps(self, name: str, requirements_text: str, os_id: str, from_id: str) -> str:
+        """Install ``requirements_text`` from a host-built wheelhouse on top of ``from_id``."""
+        wheels = wheelhouse(requirements_text, self.log)
+        return self.build(
+            Step(
+                name,
+                IMAGES / "deps" / "Dockerfile",
+                files={"wheels": wheels, "requirements.txt": _write(wheels, requirements_text)},
+                file_digests={"wheels": _text_digest(requirements_text)},
+                buildargs={"OS_IMAGE": os_id, "FROM_IMAGE": from_id},
+            ),
+            f"trustlab-{name}",
+        )
+
     def all(self) -> dict[str, str]:
         """Build the whole chain; return ``{image: id}`` of the runner and sandbox."""
         base = self.base()
@@ -281,28 +295,8 @@ class ImageBuilder:
             Step("os", IMAGES / "os.Dockerfile", buildargs={"BASE": base}), "trustlab-os"
         )
         runtime_req, jupyter_req = requirements(self.target_environment(os_id))
-        wheels = wheelhouse(runtime_req, self.log)
-        deps = self.build(
-            Step(
-                "deps",
-                IMAGES / "deps" / "Dockerfile",
-                files={"wheels": wheels, "requirements.txt": _write(wheels, runtime_req)},
-                file_digests={"wheels": _text_digest(runtime_req)},
-                buildargs={"OS_IMAGE": os_id, "FROM_IMAGE": os_id},
-            ),
-            "trustlab-deps",
-        )
-        jwheels = wheelhouse(jupyter_req, self.log)
-        deps_jupyter = self.build(
-            Step(
-                "deps-jupyter",
-                IMAGES / "deps" / "Dockerfile",
-                files={"wheels": jwheels, "requirements.txt": _write(jwheels, jupyter_req)},
-                file_digests={"wheels": _text_digest(jupyter_req)},
-                buildargs={"OS_IMAGE": os_id, "FROM_IMAGE": deps},
-            ),
-            "trustlab-deps-jupyter",
-        )
+        deps = self._deps("deps", runtime_req, os_id, os_id)
+        deps_jupyter = self._deps("deps-jupyter", jupyter_req, os_id, deps)
         wheel = trustlab_wheel()
         wheel_files = {"wheel": wheel.parent}
         wheel_digest = {"wheel": f"{wheel.name}:{_file_digest(wheel)}"}
