@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     sandbox_cpu_limit: float = Field(1.0, gt=0, description="CPU limit of one sandbox (cores).")
     sandbox_pids_limit: int = Field(512, ge=16, description="Process limit of one sandbox.")
     sandbox_tmp_size: str = Field("1g", description="Size of a sandbox's /tmp (tmpfs).")
+    scanner_severity: dict[str, str] = Field(
+        default_factory=dict,
+        description="Pipeline scanner rule severities overriding the defaults, e.g. "
+        '{"LAND002": "high"}; a change is ledgered at the next scan.',
+    )
     sandbox_idle_timeout: int = Field(
         3600, ge=60, description="Seconds before an idle sandbox is culled."
     )
