@@ -186,6 +186,9 @@ class Review:
 
     def scan(self, ref: str) -> dict[str, Any]:
         with self.platform.db.session() as session:
+            inputs = tuple(json.loads(self._version(session, ref).manifest)["inputs"])
+        sensitive = self._sensitive_if_known(inputs)  # reads the catalog: its own session
+        with self.platform.db.session() as session:
             v = self._version(session, ref)
             if v.state not in ("submitted", "scanned", "blocked"):
                 raise InvalidState(
@@ -194,12 +197,7 @@ class Review:
             manifest = json.loads(v.manifest)
             overrides = self.severities()
             self._record_severities(session, overrides)
-            scanner = Scanner(
-                manifest["inputs"],
-                manifest["outputs"],
-                overrides,
-                self._sensitive_if_known(tuple(manifest["inputs"])),
-            )
+            scanner = Scanner(manifest["inputs"], manifest["outputs"], overrides, sensitive)
             findings = scanner.scan_folder(Path(v.snapshot))
             result = report(findings, [(w.rule, w.file, w.line) for w in v.waivers])
             v.scan = json.dumps(result)
