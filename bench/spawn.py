@@ -100,7 +100,7 @@ class Floor:
 ],
             detach=True, remove=True, user="1000:1000", ports={"8888/tcp": ("127.0.0.1", port)},
             cap_drop=["ALL"], security_opt=["no-new-privileges:true"], read_only=True,
-            tmpfs={"/tmp": "rw,noexec,nosuid,nodev,size=1g"}, pids_limit=512,
+            tmpfs={"/tmp": "rw,exec,nosuid,nodev,size=1g"}, pids_limit=512,
             mem_limit="2G", nano_cpus=1_000_000_000,
             environment={"JUPYTER_RUNTIME_DIR": "/tmp/rt", "HOME": "/tmp"},
         )  # fmt: skip

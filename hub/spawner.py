@@ -180,7 +180,8 @@ class SandboxSpawner(DockerSpawner):
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges:true"],
             "read_only": True,
-            "tmpfs": {"/tmp": f"rw,noexec,nosuid,nodev,size={s.sandbox_tmp_size}"},
+            # exec: Spark loads its compression codecs (zstd, snappy) as JNI libraries from /tmp
+            "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={s.sandbox_tmp_size}"},
             "pids_limit": s.sandbox_pids_limit,
             "network_mode": self.network_name,
         }

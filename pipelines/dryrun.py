@@ -154,11 +154,12 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
             ["python", "-m", "pipelines.dryrun", "/out/job.json"],
             detach=True, network_mode="none", read_only=True, user="1000:1000",
             cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={settings.sandbox_tmp_size}"},
+            tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={settings.sandbox_tmp_size}"},
             mem_limit=settings.sandbox_mem_limit, nano_cpus=int(2e9), pids_limit=512,
             volumes=volumes,
             environment={"TRUSTLAB_SAMPLES_MANIFEST": "/etc/trustlab/samples.json",
-                         "SPARK_LOCAL_IP": "127.0.0.1", "HOME": "/tmp"},
+                         "SPARK_LOCAL_IP": "127.0.0.1", "HOME": "/tmp",
+                         "GX_ANALYTICS_ENABLED": "false"},
             labels={"org.trustlab.role": "dry-run", "org.trustlab.version": version["version"]},
         )  # fmt: skip
     except docker.errors.APIError as exc:

@@ -181,7 +181,9 @@ class Review:
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-            path.chmod(0o444)
+            path.chmod(0o444)  # read-only, and readable by the runner's unprivileged user
+        for folder in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
+            folder.chmod(0o755)
         tmp.rename(target)
 
     def scan(self, ref: str) -> dict[str, Any]:

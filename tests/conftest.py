@@ -155,7 +155,6 @@ class HubUnderTest:
             TRUSTLAB_SANDBOX_NETWORK=self.NETWORK,
             TRUSTLAB_SANDBOX_SUBNET=self.SUBNET,
             TRUSTLAB_SPARK_MASTER="local[2]",
-            TRUSTLAB_SANDBOX_MEM_LIMIT="1G",
             COLUMNS="200",
         )
         self.url = f"http://127.0.0.1:{self.PORTS['HUB_PORT']}"

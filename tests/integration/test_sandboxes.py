@@ -149,6 +149,9 @@ print(json.dumps({
     assert result["rows"] > 0
     assert result["valid_ids"] == 0 and result["valid_mobiles"] == 0
     assert result["id_shape"]
+    # Spark works in the sandbox too (local mode, no network, codecs loaded from /tmp)
+    spark_rows = run(dev, "from sandbox.runtime import load\nprint(load('people').count())")
+    assert int(spark_rows) == result["rows"]
 
 
 def test_spawn_is_ledgered_with_image_and_sample_hashes(dev, hub_under_test: HubUnderTest) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,104 @@
+"""The dry run in the runner container on the demo sample, and the review path through the
+CLI with the demo's provider and operator accounts (real Docker, real Spark)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import HubUnderTest
+
+pytestmark = pytest.mark.sandbox
+
+TOML = """
+name = "{name}"
+description = "residents per district"
+inputs = ["people"]
+outputs = ["by_district"]
+
+[expectations.by_district]
+columns = {columns}
+not_null = ["district"]
+no_unmasked_pii = true
+"""
+AGGREGATED = """
+from pyspark.sql import functions as F
+
+def run(ctx):
+    people = ctx.read("people")
+    ctx.write("by_district", people.groupBy("district").agg(
+        F.count("*").alias("n"), F.avg("income").alias("avg_income")))
+"""
+RAW_ID = """
+def run(ctx):
+    ctx.write("by_district", ctx.read("people").select("district", "id_number"))
+"""
+
+
+def pipeline(tmp_path: Path, name: str, code: str, columns: list[str]) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "pipeline.toml").write_text(TOML.format(name=name, columns=json.dumps(columns)))
+    (folder / "main.py").write_text(textwrap.dedent(code))
+    return folder
+
+
+def submit(hub: HubUnderTest, folder: Path) -> str:
+    result = hub.cli("pipeline", "submit", str(folder), "--user", "demo-dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["state"] == "scanned", status["scan"]
+    return status["version"]
+
+
+def test_dry_run_flags_raw_ids_and_passes_aggregates(
+    hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:
+    hub = hub_under_test
+    raw = submit(hub, pipeline(tmp_path, "raw_ids", RAW_ID, ["district", "id_number"]))
+    result = hub.cli("pipeline", "dry-run", raw, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["state"] == "dry_run_failed"
+    lineage = status["dry_run"]["outputs"]["by_district"]["lineage"]
+    assert lineage["id_number"]["raw_sources"] == [["people", "id_number"]]
+    assert any("id_number carries people.id_number" in p for p in status["dry_run"]["problems"])
+
+    good = submit(
+        hub, pipeline(tmp_path, "district_counts", AGGREGATED, ["district", "n", "avg_income"])
+    )
+    status = json.loads(hub.cli("pipeline", "dry-run", good, "--format", "json").stdout)
+    assert status["state"] == "in_review", status["dry_run"]["problems"]
+    out = status["dry_run"]["outputs"]["by_district"]
+    assert out["lineage"]["n"]["raw_sources"] == [] and out["rows"] > 0
+    assert out["lineage"]["avg_income"]["sources"] == [["people", "income"]]
+    assert all(check["success"] for check in out["expectations"]["checks"])
+    assert status["dry_run"]["inputs"]["people"]["hash"]  # the sample version it ran on
+
+    # the review, through the CLI, with the roles the demo accounts hold
+    own = hub.cli("pipeline", "approve", good, "--as", "operator", "--user", "demo-dev")
+    assert own.returncode == 2 and "submitter" in own.stderr
+    wrong_role = hub.cli("pipeline", "approve", good, "--as", "operator", "--user", "demo-provider")
+    assert wrong_role.returncode == 2
+    assert (
+        hub.cli(
+            "pipeline", "approve", good, "--as", "provider", "--user", "demo-provider"
+        ).returncode
+        == 0
+    )
+    done = hub.cli("pipeline", "approve", good, "--as", "operator", "--user", "demo-operator")
+    assert done.returncode == 0 and f"{good[:12]}: approved" in done.stdout
+    ledger = [
+        e["action"]
+        for e in json.loads(hub.cli("audit", "log", "--format", "json", "--limit", "100000").stdout)
+    ]
+    for action in (
+        "pipeline.submit",
+        "pipeline.scan",
+        "pipeline.dry_run",
+        "pipeline.approve",
+        "pipeline.approved",
+    ):
+        assert action in ledger
