@@ -30,7 +30,8 @@ import docker
 import httpx
 
 TRUSTLAB = str(Path(sys.executable).with_name("trustlab"))
-PORTS = {"HUB_PORT": 28000, "HUB_API_PORT": 28081, "AUDIT_PORT": 28101, "PROXY_API_PORT": 28001}
+PORTS = {"HUB_PORT": 28000, "HUB_API_PORT": 28081, "AUDIT_PORT": 28101, "PROXY_API_PORT": 28001,
+         "CONSOLE_PORT": 28100}  # fmt: skip
 NETWORK, SUBNET = "trustlab-bench-sbx", "172.29.242.0/24"
 
 

@@ -63,6 +63,12 @@ c.JupyterHub.load_roles = [
         "services": ["trustlab-audit"],
     },
     {
+        "name": "trustlab-console-users",
+        "description": "Log in to the console (pages check trustlab roles themselves).",
+        "scopes": ["access:services!service=trustlab-console"],
+        "groups": ["developers", "providers", "operators", "auditors", "admins"],
+    },
+    {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
@@ -76,6 +82,14 @@ c.JupyterHub.services = [
         "command": [sys.executable, "-m", "hub.audit_service"],
         "environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
         "display": False,
+    },
+    {
+        "name": "trustlab-console",
+        "url": f"http://127.0.0.1:{s.console_port}",
+        "command": [sys.executable, "-m", "hub.console"],
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
+        "oauth_no_confirm": True,
+        "display": True,
     },
     {
         "name": "idle-culler",

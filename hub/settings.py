@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     hub_db_url: str | None = Field(
         None, description="JupyterHub's own database URL (default: SQLite under home/hub)."
     )
+    console_port: int = Field(8100, description="Port of the console (a hub service) on 127.0.0.1.")
     proxy_api_port: int = Field(8001, description="configurable-http-proxy's API port (loopback).")
     sandbox_network: str = Field(
         "trustlab-sandbox", description="Docker network sandboxes join (internal, no ICC)."

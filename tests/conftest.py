@@ -142,6 +142,7 @@ class HubUnderTest:
         "HUB_API_PORT": 18081,
         "AUDIT_PORT": 18101,
         "PROXY_API_PORT": 18001,
+        "CONSOLE_PORT": 18100,
     }
     NETWORK = "trustlab-test-sbx"
     SUBNET = "172.29.241.0/24"

@@ -1,0 +1,145 @@
+"""The reviewer console in real Chromium: hub login, queue, one version's code, findings,
+lineage and preview, role-bound approve buttons, English and Simplified Chinese."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import HubUnderTest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+TOML = """
+name = "console_check"
+description = "Residents per district, for the console test"
+inputs = ["people"]
+outputs = ["per_district"]
+
+[expectations.per_district]
+not_null = ["district"]
+"""
+CODE = """
+import os
+from pyspark.sql import functions as F
+
+WHERE = os.getenv("HOME")
+
+
+def run(ctx):
+    people = ctx.read("people")
+    ctx.write("per_district", people.groupBy("district").agg(F.count("*").alias("n")))
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing; `make test` installs it")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def version(hub_under_test: HubUnderTest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    hub = hub_under_test
+    folder = tmp_path_factory.mktemp("console_check")
+    (folder / "pipeline.toml").write_text(TOML)
+    (folder / "main.py").write_text(textwrap.dedent(CODE))
+    submitted = hub.cli("pipeline", "submit", str(folder), "--user", "demo-dev", "--format", "json")
+    status = json.loads(submitted.stdout)
+    assert status["state"] == "blocked"  # os.getenv: ENV001
+    finding = next(f for f in status["scan"]["findings"] if f["rule"] == "ENV001")
+    waived = hub.cli("pipeline", "waive", status["version"], "--rule", "ENV001", "--at",
+                     f"main.py:{finding['line']}", "--reason", "HOME is not a secret here",
+                     "--user", "demo-operator")  # fmt: skip
+    assert waived.returncode == 0, waived.stderr
+    dry = hub.cli("pipeline", "dry-run", status["version"], "--format", "json")
+    assert json.loads(dry.stdout)["state"] == "in_review", dry.stdout[-2000:]
+    return status["version"]
+
+
+def login(browser, hub: HubUnderTest, user: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{hub.url}/hub/login?next=/services/trustlab-console/reviews")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.credentials[user])
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(r"/services/trustlab-console/reviews$"))
+    return page
+
+
+def test_review_in_the_console(browser, hub_under_test: HubUnderTest, version: str) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_under_test
+    page = login(browser, hub, "demo-provider")
+    assert page.inner_text("#user") == "demo-provider"
+    page.click(f"a.version[href$='{version}']")
+    page.wait_for_selector("#decisions")
+    text = page.inner_text("main")
+    # code with the (waived) finding inline, lineage, expectations, preview
+    assert 'WHERE = os.getenv("HOME")' in text and "ENV001" in text and "(waived)" in text
+    lineage = page.inner_text("table.lineage")
+    assert "people.district" in lineage and "Count" in lineage
+    assert "expect_column_values_to_not_be_null" in text
+    assert page.locator("table.preview tr").count() > 1
+    # a provider reviewer gets the provider button only
+    assert page.locator("#approve-provider").count() == 1
+    assert page.locator("#approve-operator").count() == 0
+    page.click("#approve-provider")
+    page.wait_for_selector("#flash.ok")
+    assert "demo-provider" in page.inner_text("#decisions")
+
+    # switch to Simplified Chinese: the same page, in the reviewers' language
+    page.click("#lang")
+    page.wait_for_selector("text=字段血缘")
+    assert "审核中" in page.inner_text("#state")
+    assert "数据提供方" in page.inner_text("#decisions")
+    page.context.close()
+
+    # the submitter sees no buttons at all
+    dev = login(browser, hub, "demo-dev")
+    dev.goto(f"{hub.url}/services/trustlab-console/reviews/{version}")
+    assert dev.locator("button").count() == 0
+    dev.context.close()
+
+    operator = login(browser, hub, "demo-operator")
+    operator.goto(f"{hub.url}/services/trustlab-console/reviews/{version}")
+    assert operator.locator("#approve-provider").count() == 0
+    operator.click("#approve-operator")
+    operator.wait_for_selector("#flash.ok")
+    assert operator.inner_text("#state") == "approved"
+    operator.context.close()
+    status = json.loads(hub.cli("pipeline", "status", version, "--format", "json").stdout)
+    assert status["state"] == "approved"
+    assert {(r["role"], r["reviewer"]) for r in status["reviews"]} == {
+        ("provider", "demo-provider"),
+        ("operator", "demo-operator"),
+    }
+
+
+def test_console_refuses_without_a_hub_login(hub_under_test: HubUnderTest, version: str) -> None:
+    import httpx
+
+    resp = httpx.get(f"{hub_under_test.url}/services/trustlab-console/reviews/{version}")
+    assert resp.status_code == 302 and "/hub/api/oauth2/authorize" in resp.headers["location"]
+    forged = httpx.post(
+        f"{hub_under_test.url}/services/trustlab-console/reviews/{version}/approve",
+        data={"role": "operator", "_csrf": "x"}, cookies={"trustlab-console": "demo-operator:9999999999|00"},
+    )  # fmt: skip
+    assert forged.status_code == 302  # not logged in: back to the hub, nothing recorded
+    status = json.loads(
+        hub_under_test.cli("pipeline", "status", version, "--format", "json").stdout
+    )
+    assert all(r["reviewer"] != "demo-operator" or r["decision"] for r in status["reviews"])
