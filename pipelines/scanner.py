@@ -173,6 +173,8 @@ BOUNDING = {"limit", "agg", "count", "groupBy", "groupby", "summary", "describe"
             "distinct", "rollup", "cube", "pivot", "sum", "avg", "mean", "max", "min"}  # fmt: skip
 SAFE_GETATTR_MODULES = {"pyspark.sql.functions", "math", "operator", "statistics",
                         "pyspark.sql.types"}  # fmt: skip
+JVM_SQL_FUNCTIONS = {"reflect", "java_method", "try_reflect"}
+EXPR_METHODS = {"expr", "selectExpr", "filter", "where"}
 VIEW_MAKERS = {"createOrReplaceTempView", "createTempView", "createGlobalTempView",
                "createOrReplaceGlobalTempView"}  # fmt: skip
 LOGGERS = {"print", "logging", "log", "warnings.warn", "sys.stdout.write", "sys.stderr.write"}
@@ -501,6 +503,12 @@ class _Visitor(ast.NodeVisitor):
             parts = qual.split(".")
             if parts[0] in ("os", "posix") and len(parts) == 2 and parts[1] in OS_ENV:
                 self.add("ENV001", node, f"reads the environment ({qual})")
+            elif not isinstance(getattr(node, "_parent", None), ast.Call) or (
+                node._parent.func is not node  # type: ignore[attr-defined]
+            ):
+                hit = _qualified_rule(qual)  # a reference (f = os.system) is as bad as a call
+                if hit and hit[0] != "FILE001":
+                    self.add(hit[0], node, f"refers to {hit[1]}")
         # df.write.parquet(…) / spark.read.csv(…): the property, not a file's .write(x)
         used_as_property = isinstance(getattr(node, "_parent", None), ast.Attribute)
         property_use = used_as_property or node.attr in ("writeStream", "readStream")
@@ -580,6 +588,8 @@ class _Visitor(ast.NodeVisitor):
             self.add("SPARK001", node, "spark.table() reads a table outside ctx")
         elif name == "sql" and self._looks_like_spark(func.value):
             self._sql(node)
+        elif name in EXPR_METHODS:
+            self._expressions(node)
         elif name in ("checkpoint", "localCheckpoint", "setCheckpointDir"):
             self.add("LAND001", node, f".{name}() lands data on disk")
         elif name == "persist":
@@ -630,6 +640,18 @@ class _Visitor(ast.NodeVisitor):
                         return
                 if isinstance(sub, ast.Attribute) and sub.attr.lower() in self.s.sensitive:
                     self.add("LOG001", node, f"{where} of sensitive column {sub.attr!r}")
+                    return
+
+    def _expressions(self, node: ast.Call) -> None:
+        """SQL expression strings (F.expr, selectExpr, filter): no JVM reflection."""
+        for arg in node.args:
+            text = fold(arg, self.an.constants)
+            if not isinstance(text, str):
+                continue
+            lowered = text.lower()
+            for function in JVM_SQL_FUNCTIONS:
+                if f"{function}(" in lowered.replace(" ", ""):
+                    self.add("SQL001", node, f"SQL expression calls {function}(): Java methods")
                     return
 
     def _sql(self, node: ast.Call) -> None:
@@ -727,6 +749,10 @@ def sql_problems(sql: str, views: Iterable[str] = ()) -> list[str]:
                 problems.append(f"SQL command {word} the scanner cannot clear")
         elif isinstance(stmt, exp.Drop | exp.Alter | exp.Delete | exp.Update | exp.Merge):
             problems.append(f"SQL {stmt.key.upper()} changes tables outside ctx")
+        for call in stmt.find_all(exp.Anonymous, exp.Func):
+            name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).lower()
+            if name in JVM_SQL_FUNCTIONS:
+                problems.append(f"SQL {name}() calls Java methods directly")
         ctes = {c.alias_or_name.lower() for c in stmt.find_all(exp.CTE)}
         created = stmt.this if isinstance(stmt, exp.Create) else None
         targets = {id(t) for t in created.find_all(exp.Table)} if created is not None else set()

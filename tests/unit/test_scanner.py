@@ -45,6 +45,8 @@ BAD = {
         "import os\nos.execv('/bin/sh', ['sh'])",
         "import os\nf = os.system\nf('id')",
         "import os\ngetattr(os, 'sys' + 'tem')('id')",
+        "import os\nrunners = {'a': os.system}\nrunners['a']('id')",
+        "import sys\nsys.modules['os'].system('id')",
         "import pty",
         "from multiprocessing import Pool",
     ],
@@ -110,6 +112,9 @@ BAD = {
         "def run(ctx):\n    ctx.spark.sql(\"LOAD DATA INPATH '/x' INTO TABLE t\")",
         "def run(ctx):\n    ctx.spark.sql(make_query())",
         "def run(ctx):\n    ctx.spark.sql('INSERT INTO t SELECT 1')",
+        "def run(ctx):\n    ctx.spark.sql(\"SELECT reflect('java.lang.Runtime', 'getRuntime') FROM people\")",
+        "from pyspark.sql import functions as F\ndef run(ctx):\n    ctx.read('people').select(F.expr(\"java_method('java.lang.System', 'getenv')\"))",
+        "def run(ctx):\n    ctx.read('people').selectExpr(\"reflect('java.lang.Thread', 'sleep', 1)\")",
     ],
     "LAND001": [
         "def run(ctx):\n    ctx.read('people').checkpoint()",
