@@ -102,3 +102,16 @@ def test_dry_run_flags_raw_ids_and_passes_aggregates(
         "pipeline.approved",
     ):
         assert action in ledger
+
+
+def test_developer_runs_on_samples_and_prod_is_refused(
+    hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:
+    folder = pipeline(tmp_path, "dev_run", AGGREGATED, ["district", "n", "avg_income"])
+    result = hub_under_test.cli(
+        "pipeline", "run", str(folder), "--env", "dev", "--out", str(tmp_path / "out")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "by_district: " in result.stdout and (tmp_path / "out" / "by_district").is_dir()
+    prod = hub_under_test.cli("pipeline", "run", str(folder), "--env", "prod")
+    assert prod.returncode == 2 and "approved versions" in prod.stderr
