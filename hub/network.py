@@ -1,9 +1,9 @@
 """The sandbox network: a Docker bridge marked ``internal`` whose only reachable peer is the hub.
 
-Docker's ``internal`` flag removes the route out, ``enable_icc=false`` stops sandboxes
-reaching each other, and host firewall rules on the bridge interface admit exactly the
-hub API and the cell-audit service (plus replies): a sandbox cannot reach any other port
-of the host, another container, or anything beyond.
+Docker's ``internal`` flag drops traffic forwarded out of the network, ``enable_icc=false``
+stops sandboxes reaching each other, and host firewall rules on the bridge interface admit
+exactly the hub API and the cell-audit service (plus replies): a sandbox cannot reach any
+other port of the host, another container, or anything beyond.
 """
 
 from __future__ import annotations
