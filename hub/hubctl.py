@@ -161,3 +161,4 @@ def up(platform) -> None:
         if password:
             print(f"  open {hub.url}/ and log in as demo-dev / {password}  (developer)")
             print(f"  other demo roles: {creds_file}; stop with `trustlab hub stop`")
+    print(f"  reviewer console: {hub.url}/services/trustlab-console/")

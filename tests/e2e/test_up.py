@@ -20,6 +20,7 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
     password = hub_under_test.credentials["demo-dev"]
     assert f"log in as demo-dev / {password}" in first.stdout
     assert f"{hub_under_test.url}/" in first.stdout
+    assert f"reviewer console: {hub_under_test.url}/services/trustlab-console/" in first.stdout
 
     info = json.loads(hub_under_test.cli("dataset", "show", "people", "--format", "json").stdout)
     assert info["owner"] == "civil-affairs"
