@@ -5,9 +5,9 @@ everywhere else. The console itself has only the frame (login, language, navigat
 feature packages add pages through the ``trustlab.console`` entry point group: each is a
 function ``register(console)`` that adds routes to ``console.router`` and a nav entry.
 
-Text is English or Simplified Chinese, switchable per user (``/lang/zh-CN``, remembered in a
-cookie); pages call ``console.t(request, "key")`` and feature packages add their messages
-with ``console.messages(...)``.
+Text is English or Simplified Chinese, switchable per user (``/lang/zh-CN``, remembered for
+the user and in the browser); pages call ``console.t(request, "key")`` and feature packages
+add their messages with ``console.messages(...)``.
 """
 
 from __future__ import annotations
@@ -72,8 +72,34 @@ class Console:
             self._messages.setdefault(lang, {}).update(entries)
 
     def lang(self, request: Request) -> str:
+        """The browser's choice (cookie), else the user's saved choice, else English."""
         lang = request.cookies.get(LANG_COOKIE)
-        return lang if lang in LANGS else "en"
+        if lang in LANGS:
+            return lang
+        user = self.current_user(request)
+        return self.preferences().get(user, "en") if user else "en"
+
+    @property
+    def _prefs_file(self) -> Any:
+        return self.platform.settings.home / "hub" / "console-languages.json"
+
+    def preferences(self) -> dict[str, str]:
+        import json
+
+        try:
+            return json.loads(self._prefs_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def remember_language(self, user: str, lang: str) -> None:
+        """Per user, so the choice follows the reviewer to another browser."""
+        import json
+
+        prefs = {**self.preferences(), user: lang}
+        self._prefs_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._prefs_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(prefs, ensure_ascii=False, indent=1))
+        tmp.replace(self._prefs_file)
 
     def t(self, request: Request, key: str, **kw: Any) -> str:
         text = self._messages[self.lang(request)].get(key) or self._messages["en"].get(key, key)
@@ -92,14 +118,20 @@ class Console:
         good = hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()
         return value if hmac.compare_digest(mac, good) else None
 
-    def user(self, request: Request) -> str:
-        """The logged-in user, or a redirect to the hub's login (raised)."""
+    def current_user(self, request: Request) -> str | None:
         session = self.unsign(request.cookies.get(COOKIE))
         if session:
             name, _, expires = session.partition(":")
             if expires.isdigit() and int(expires) > time.time():
                 return name
-        raise _LoginRequired()
+        return None
+
+    def user(self, request: Request) -> str:
+        """The logged-in user, or a redirect to the hub's login (raised)."""
+        name = self.current_user(request)
+        if name is None:
+            raise _LoginRequired()
+        return name
 
     def roles(self, user: str) -> list[Any]:
         from hub.identity import Directory
@@ -208,6 +240,9 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
     async def set_lang(request: Request, lang: str) -> Response:
         if lang not in LANGS:
             raise HTTPException(404, "unknown language")
+        user = console.current_user(request)
+        if user:
+            console.remember_language(user, lang)
         back = request.headers.get("referer") or PREFIX
         resp = RedirectResponse(back if PREFIX in back else PREFIX, 302)
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path=PREFIX)

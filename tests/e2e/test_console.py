@@ -108,6 +108,11 @@ def test_review_in_the_console(browser, hub_under_test: HubUnderTest, version: s
     assert "数据提供方" in page.inner_text("#decisions")
     page.context.close()
 
+    # the choice belongs to the user: a fresh browser opens in Chinese too
+    again = login(browser, hub, "demo-provider")
+    assert "加工逻辑审核" in again.inner_text("main")
+    again.context.close()
+
     # the submitter sees no buttons at all
     dev = login(browser, hub, "demo-dev")
     dev.goto(f"{hub.url}/services/trustlab-console/reviews/{version}")
