@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -467,7 +466,3 @@ class Review:
                 tofile=f"b/{rel}" if rel in new else "/dev/null",
             )
         return "".join(out)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

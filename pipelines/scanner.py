@@ -177,7 +177,6 @@ JVM_SQL_FUNCTIONS = {"reflect", "java_method", "try_reflect"}
 EXPR_METHODS = {"expr", "selectExpr", "filter", "where"}
 VIEW_MAKERS = {"createOrReplaceTempView", "createTempView", "createGlobalTempView",
                "createOrReplaceGlobalTempView"}  # fmt: skip
-LOGGERS = {"print", "logging", "log", "warnings.warn", "sys.stdout.write", "sys.stderr.write"}
 
 
 class _Unknown:
