@@ -115,18 +115,36 @@ class CellTracker:
             record["output_bytes"] += size
 
     def reply(self, parent_id: str, content: dict[str, Any]) -> None:
-        record = self.pending.pop(parent_id, None)
+        """The shell reply: status and count. Outputs may still be in flight on iopub (the
+        two channels are not ordered), so the cell is finished only once the kernel has also
+        said ``idle`` for it."""
+        record = self.pending.get(parent_id)
         if record is None:
             return
         record["status"] = str(content.get("status", "unknown"))
         record["execution_count"] = content.get("execution_count")
-        self.emit(record)
+        record["_replied"] = True
+        self._finish(parent_id)
+
+    def idle(self, parent_id: str) -> None:
+        """iopub ``status: idle`` for the request: every output of it has been sent."""
+        record = self.pending.get(parent_id)
+        if record is not None:
+            record["_idle"] = True
+            self._finish(parent_id)
+
+    def _finish(self, parent_id: str) -> None:
+        record = self.pending[parent_id]
+        if record.get("_replied") and record.get("_idle"):
+            del self.pending[parent_id]
+            self.emit({k: v for k, v in record.items() if not k.startswith("_")})
 
     def close(self) -> None:
         """The client went away mid-cell: record what was asked, status ``disconnected``."""
         for record in self.pending.values():
-            record["status"] = "disconnected"
-            self.emit(record)
+            if not record.get("_replied"):
+                record["status"] = "disconnected"
+            self.emit({k: v for k, v in record.items() if not k.startswith("_")})
         self.pending.clear()
 
 
@@ -207,6 +225,10 @@ class AuditedWebsocketConnection(ZMQChannelsWebsocketConnection):
                     msg_type = header.get("msg_type")
                     if msg_type == "execute_reply":
                         self.tracker.reply(parent_id, self.session.unpack(parts[4]))
+                    elif msg_type == "status":
+                        content = self.session.unpack(parts[4])
+                        if content.get("execution_state") == "idle":
+                            self.tracker.idle(parent_id)
                     else:
                         size = sum(len(p) for p in parts[4:])
                         self.tracker.output(parent_id, msg_type, size)

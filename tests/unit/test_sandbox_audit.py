@@ -21,13 +21,19 @@ def test_tracker_pairs_outputs_and_reply_with_their_request() -> None:
     tracker.output("other", "stream", 50)  # someone else's message
     tracker.output("m2", "error", 300)
     tracker.reply("m2", {"status": "error", "execution_count": 2})
+    tracker.idle("m2")
+    # shell and iopub are not ordered: m1's reply comes before its last output
     tracker.reply("m1", {"status": "ok", "execution_count": 1})
+    assert len(done) == 1
+    tracker.output("m1", "stream", 5)
+    tracker.idle("m1")
     assert [(r["code"], r["status"], r["output_bytes"], r["execution_count"]) for r in done] == [
         ("1/0", "error", 300, 2),
-        ("print('hi')", "ok", 10, 1),
+        ("print('hi')", "ok", 15, 1),
     ]
     assert len({r["id"] for r in done}) == 2
     tracker.reply("m1", {"status": "ok"})  # a duplicate reply records nothing more
+    tracker.idle("m1")
     assert len(done) == 2
 
 
