@@ -10,7 +10,7 @@ export TRUSTLAB_TEST_POSTGRES_URL ?= postgresql+psycopg://trustlab:trustlab@127.
 
 # What the platform needs on this machine: environments, Java (Spark), a Docker engine,
 # debootstrap (base image without a registry), configurable-http-proxy (JupyterHub).
-SERVICES := platform java docker debootstrap proxy
+SERVICES := platform airflow java docker debootstrap proxy
 
 .PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn
 
@@ -20,6 +20,7 @@ up: bootstrap
 
 down:
 	$(VENV)/bin/trustlab hub stop
+	$(VENV)/bin/trustlab airflow stop
 
 test:
 	$(BOOTSTRAP) $(SERVICES) postgres chromium

@@ -408,6 +408,7 @@ class Catalog:
                     "size_bytes": v.size_bytes,
                     "schema": json.loads(v.schema_json),
                     "location": v.location,
+                    "lineage": json.loads(v.lineage) if v.lineage else None,
                     "created_by": v.created_by,
                     "created_at": v.created_at.isoformat(),
                 }

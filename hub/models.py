@@ -114,6 +114,9 @@ class DatasetVersion(Base):
     # Where this version's data lives when it is not the registered source itself
     # (samples and products: one immutable folder per version).
     location: Mapped[str | None] = mapped_column(Text)
+    # What produced this version, when something did (a product: the pipeline run, its
+    # code version and the exact input versions), as JSON.
+    lineage: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

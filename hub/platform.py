@@ -43,14 +43,13 @@ class Platform:
     @cached_property
     def ledger(self) -> Ledger:
         key = load_or_create_private_key(self.settings.ledger_key)
-        ledger = Ledger(
+        # No session here: the first append checks the algorithm in its own transaction
+        # (opening a second session inside a caller's write transaction deadlocks SQLite).
+        return Ledger(
             self.settings.hash_algorithm,
             private_key=key,
             checkpoint_interval=self.settings.ledger_checkpoint_interval,
         )
-        with self.db.session() as session:
-            ledger.ensure_algorithm(session)
-        return ledger
 
     @cached_property
     def classifier(self) -> Any:

@@ -132,6 +132,46 @@ class Settings(BaseSettings):
         3600, ge=60, description="Seconds before an idle sandbox is culled."
     )
 
+    # --- production: Airflow runs approved pipelines --------------------------------------
+    airflow_port: int = Field(
+        8300, description="Port of Airflow's api-server (UI + REST) on 127.0.0.1."
+    )
+    airflow_url: str | None = Field(
+        None,
+        description="Airflow's REST base URL. Default: http://127.0.0.1:AIRFLOW_PORT, the "
+        "embedded Airflow `trustlab airflow start` runs.",
+    )
+    airflow_database_url: str | None = Field(
+        None,
+        description="Airflow's own metadata DB. Default: SQLite under HOME/airflow. "
+        "Production: postgresql+psycopg2://user:pass@host/airflow.",
+    )
+    airflow_executor: str = Field(
+        "LocalExecutor",
+        description="Airflow executor: LocalExecutor (embedded), CeleryExecutor or "
+        "KubernetesExecutor (see docs/scaling.md).",
+    )
+    airflow_parallelism: int = Field(4, ge=1, description="Task slots of the embedded Airflow.")
+    production_runner: Literal["docker", "spark-submit"] = Field(
+        "docker",
+        description="How the `run` task executes a pipeline: docker (DockerOperator, runner "
+        "image, local Spark inside) or spark-submit (SparkSubmitOperator to a cluster).",
+    )
+    production_spark_master: str = Field(
+        "local[2]",
+        description="Spark master of production runs: local[N] inside the runner container, "
+        "or spark://host:7077 with PRODUCTION_RUNNER=spark-submit.",
+    )
+    runner_mem_limit: str = Field("4G", description="Memory limit of a production run container.")
+    runner_cpu_limit: float = Field(2.0, gt=0, description="CPU limit of a run container (cores).")
+    runner_driver_memory: str = Field("2g", description="spark.driver.memory of production runs.")
+    production_retries: int = Field(
+        2, ge=0, description="Retries of infrastructure failures (never of validation failures)."
+    )
+    production_retry_delay: int = Field(
+        20, ge=1, description="Seconds before the first retry; doubles each time."
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -153,6 +193,14 @@ class Settings(BaseSettings):
     @property
     def masking_key(self) -> Path:
         return self.masking_key_path or self.home / "keys" / "masking.key"
+
+    @property
+    def airflow_base_url(self) -> str:
+        return (self.airflow_url or f"http://127.0.0.1:{self.airflow_port}").rstrip("/")
+
+    @property
+    def airflow_db(self) -> str:
+        return self.airflow_database_url or f"sqlite:///{self.home / 'airflow' / 'airflow.db'}"
 
     def zone(self, name: Literal["raw", "samples", "products", "serving"]) -> str:
         return f"{self.lake.rstrip('/')}/{name}"
@@ -198,6 +246,8 @@ class Settings(BaseSettings):
             "database_url": self.metadata_url,
             "lake_root": self.lake,
             "ledger_key_path": self.ledger_key,
+            "airflow_url": self.airflow_base_url,
+            "airflow_database_url": self.airflow_db,
             "masking_key_path": self.masking_key,
         }.get(name)
 

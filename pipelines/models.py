@@ -72,3 +72,47 @@ class Waiver(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     version: Mapped[PipelineVersion] = relationship(back_populates="waivers")
+
+
+class Deployment(Base):
+    """An approved version made live in Airflow as DAG ``dag_id``; at most one active per name."""
+
+    __tablename__ = "pipeline_deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("pipeline_versions.id"), index=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    state: Mapped[str] = mapped_column(String(20), default="active")  # active | retired
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    spec: Mapped[str] = mapped_column(Text)  # JSON: what the DAG factory builds
+
+    version: Mapped[PipelineVersion] = relationship()
+
+
+class Run(Base):
+    """One production run (an Airflow DAG run): inputs read, outputs, validation, metering."""
+
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (UniqueConstraint("dag_id", "airflow_run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("pipeline_deployments.id"), index=True)
+    version_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    airflow_run_id: Mapped[str] = mapped_column(String(250))
+    # running | validated | published | failed | quarantined | refused
+    state: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    inputs: Mapped[str | None] = mapped_column(Text)  # JSON: name -> version, hash
+    outputs: Mapped[str | None] = mapped_column(Text)  # JSON: name -> rows, product version
+    validation: Mapped[str | None] = mapped_column(Text)  # JSON: the expectation results
+    metering: Mapped[str | None] = mapped_column(Text)  # JSON: rows, cpu seconds, duration
+    error: Mapped[str | None] = mapped_column(Text)
+    quarantine: Mapped[str | None] = mapped_column(Text)  # where an unpublished output went
+
+    deployment: Mapped[Deployment] = relationship()

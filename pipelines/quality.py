@@ -52,16 +52,23 @@ def build_suite(name: str, spec: dict[str, Any], string_columns: list[str]) -> A
 
 
 def validate(df: Any, output: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """Run ``spec`` on the Spark DataFrame ``df``: {"success", "checks": [...]}, no values."""
+    """Run ``spec`` on ``df`` (a Spark or a pandas DataFrame): {"success", "checks"}, no values."""
     import great_expectations as gx
+    import pandas as pd
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     if not spec:
         return {"success": True, "checks": []}
-    strings = [f.name for f in df.schema if f.dataType.simpleString() == "string"]
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    source = context.data_sources.add_spark(name="trustlab", persist=False)
+    if isinstance(df, pd.DataFrame):
+        strings = [
+            c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])
+        ]
+        source = context.data_sources.add_pandas(name="trustlab")
+    else:
+        strings = [f.name for f in df.schema if f.dataType.simpleString() == "string"]
+        source = context.data_sources.add_spark(name="trustlab", persist=False)
     batch = source.add_dataframe_asset(name=output).add_batch_definition_whole_dataframe("all")
     suite = context.suites.add(build_suite(output, spec, strings))
     definition = context.validation_definitions.add(

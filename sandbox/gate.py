@@ -99,7 +99,7 @@ def _ge() -> Any:
 
 
 def _define_expectations() -> tuple[Any, Any]:
-    from great_expectations.execution_engine import SparkDFExecutionEngine
+    from great_expectations.execution_engine import PandasExecutionEngine, SparkDFExecutionEngine
     from great_expectations.expectations.expectation import ColumnMapExpectation
     from great_expectations.expectations.metrics import (
         ColumnMapMetricProvider,
@@ -111,7 +111,8 @@ def _define_expectations() -> tuple[Any, Any]:
     from sandbox.spark import vectorized
 
     # Python workers import sandbox.leaks themselves (the function is pickled by reference).
-    has_identifier = vectorized(leak_finder.has_identifier, T.BooleanType())
+    has_id = leak_finder.has_identifier
+    has_identifier = vectorized(has_id, T.BooleanType())
 
     class ColumnValuesNoUnmaskedIdentifiers(ColumnMapMetricProvider):
         condition_metric_name = "column_values.trustlab_no_unmasked_identifiers"
@@ -124,6 +125,10 @@ def _define_expectations() -> tuple[Any, Any]:
             # only candidate cells are passed in; the rest cross the Arrow boundary as nulls.
             found = F.coalesce(has_identifier(F.when(candidate, text)), F.lit(False))
             return ~(candidate & found)
+
+        @column_condition_partial(engine=PandasExecutionEngine)
+        def _pandas(cls, column: Any, **kwargs: Any) -> Any:
+            return ~column.map(lambda v: v is not None and v == v and has_id(str(v)))
 
     class ColumnValuesZero(ColumnMapMetricProvider):
         condition_metric_name = "column_values.trustlab_zero"

@@ -61,6 +61,9 @@ ENVIRONMENTS: dict[str, Environment] = {
     "platform": Environment("platform", project=True, groups=("dev",)),
     # The platform plus the peers benchmarks compare against (Presidio, spaCy).
     "bench": Environment("bench", project=True, groups=("dev", "bench")),
+    # Apache Airflow and its Docker/Spark providers, pinned by envs/airflow.txt; trustlab is
+    # installed without dependencies so the DAG factory (stdlib + Airflow only) imports.
+    "airflow": Environment("airflow", requirements="envs/airflow.txt"),
 }
 
 
@@ -169,7 +172,8 @@ def sync_environment(envdef: Environment) -> None:
     assert envdef.requirements, envdef
     req = ROOT / envdef.requirements
     stamp = envdef.path / ".trustlab-stamp"
-    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    # The checkout is part of the stamp: the project is installed editable from it.
+    digest = hashlib.sha256(req.read_bytes() + str(ROOT).encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return
     log(f"building environment {envdef.name} at {envdef.path}")
