@@ -12,7 +12,8 @@ export TRUSTLAB_TEST_POSTGRES_URL ?= postgresql+psycopg://trustlab:trustlab@127.
 # debootstrap (base image without a registry), configurable-http-proxy (JupyterHub).
 SERVICES := platform airflow java docker debootstrap proxy
 
-.PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn
+.PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn \
+	bench-production
 
 # Demo data, sample, accounts, images (built once, cached), then JupyterHub on :8000.
 up: bootstrap
@@ -50,10 +51,15 @@ bench-masking:
 bench-spawn: bootstrap
 	$(VENV)/bin/python bench/spawn.py $(BENCH_ARGS)
 
+bench-production: bootstrap
+	$(VENV)/bin/python bench/production.py $(BENCH_ARGS)
+
 # Re-resolve uv.lock after changing dependencies in pyproject.toml.
 lock:
 	$(BOOTSTRAP) uv
 	$(TRUSTLAB_CACHE)/tools/bin/uv lock
+	$(TRUSTLAB_CACHE)/tools/bin/uv pip compile envs/airflow.in --python-version 3.11 --quiet \
+		--no-header -o envs/airflow.txt
 
 clean-state:
 	-$(VENV)/bin/trustlab hub stop

@@ -28,6 +28,7 @@ infrastructure fault and retried with exponential backoff.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,18 +42,25 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from pipelines.contract import CHECK, CODE, FAIL, INPUTS, JOB, OUT, SPEC_DIR, runkey
 
-
-def load_specs(folder: Path) -> list[dict[str, Any]]:
-    specs = []
-    for path in sorted(Path(folder).glob("*.json")):
-        specs.append(json.loads(path.read_text()))
-    return specs
+log = logging.getLogger(__name__)
 
 
 def load_dags(factory_file: str) -> dict[str, Any]:
-    """``{dag_id: DAG}`` for every spec under ``<dags folder>/trustlab/``."""
+    """``{dag_id: DAG}`` for every spec under ``<dags folder>/trustlab/``.
+
+    A spec that cannot be read or built is skipped with an error in the dag-processor's
+    log, so one damaged file never takes every other pipeline's DAG down with it.
+    """
     folder = Path(factory_file).resolve().parent / SPEC_DIR
-    return {spec["dag_id"]: build_dag(spec) for spec in load_specs(folder)}
+    dags = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            spec = json.loads(path.read_text())
+            dags[spec["dag_id"]] = build_dag(spec)
+        except Exception:
+            log.exception("trustlab: skipping DAG spec %s; redeploy or run `trustlab airflow "
+                          "start` to rewrite it", path)  # fmt: skip
+    return dags
 
 
 def build_dag(spec: dict[str, Any]) -> Any:
@@ -165,6 +173,7 @@ def _container_task(spec: dict[str, Any], step: str) -> Any:
             "org.trustlab.role": f"production-{step}",
             "org.trustlab.pipeline": spec["pipeline"],
             "org.trustlab.version": spec["version"],
+            "org.trustlab.staging": spec["staging"],
         },
         hardening={
             "read_only": True,

@@ -136,8 +136,12 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     for name in manifest["inputs"]:
         info = Catalog(platform).show(name)
         pii[name] = {c["name"]: c["pii"] for c in info["columns"] if c["pii"] != "none"}
-        sample = latest_sample(platform, name)
-        latest = sample["versions"][-1]
+        if info["kind"] == "product":  # a reviewed, validated output: used as it is
+            latest = info["versions"][-1] if info["versions"] else None
+            if latest is None:
+                raise TrustlabError(f"product {name!r} has no published version yet")
+        else:
+            latest = latest_sample(platform, name)["versions"][-1]
         mount = f"/data/samples/{name}"
         volumes[str(Path(latest["location"]).resolve())] = {"bind": mount, "mode": "ro"}
         datasets[name] = {"path": mount, "hash": latest["content_hash"],

@@ -42,9 +42,7 @@ MULTI_OWNER = "platform"  # owner of a product whose inputs belong to several or
 
 
 class Refused(TrustlabError):
-    """Production refuses to run or publish; the reason is ledgered."""
-
-    exit_code = contract.FAIL
+    """Production refuses to deploy, run or publish (as a step: exit 3, never retried)."""
 
 
 def now() -> datetime:

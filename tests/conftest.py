@@ -135,7 +135,8 @@ def cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
 
 class HubUnderTest:
     """``trustlab up`` in a private home, exactly as ``make up`` runs it (100,000 demo rows,
-    a 10,000-row sample, demo accounts), with the hub on test-only ports and network."""
+    a 10,000-row sample, demo accounts, Airflow with the demo pipeline deployed), with the
+    hub and Airflow on test-only ports and network."""
 
     PORTS: ClassVar[dict[str, int]] = {
         "HUB_PORT": 18000,
@@ -143,6 +144,7 @@ class HubUnderTest:
         "AUDIT_PORT": 18101,
         "PROXY_API_PORT": 18001,
         "CONSOLE_PORT": 18100,
+        "AIRFLOW_PORT": 18300,
     }
     NETWORK = "trustlab-test-sbx"
     SUBNET = "172.29.241.0/24"
@@ -249,7 +251,13 @@ class HubUnderTest:
         from hub.network import SandboxNetwork
 
         self.cli("hub", "stop")
+        self.cli("airflow", "stop")
         client = docker.from_env()
+        for container in client.containers.list(
+            all=True, filters={"label": "org.trustlab.staging"}
+        ):
+            if container.labels["org.trustlab.staging"].startswith(str(self.home)):
+                container.remove(force=True)
         for container in client.containers.list(all=True, filters={"network": self.NETWORK}):
             container.remove(force=True)
         SandboxNetwork(self.NETWORK, self.SUBNET, ()).remove(client)

@@ -1,0 +1,430 @@
+"""Production on the real engines: Airflow 3 schedules, Docker runs Spark in the runner
+image, Great Expectations gates publication, the catalog and the ledger record it.
+
+All of it runs against the platform ``trustlab up`` started for the session
+(``hub_under_test``: 100,000 demo residents, Airflow on a test port with the demo pipeline
+deployed). Tests that change shared state restore it.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import pyarrow.parquet as pq
+import pytest
+
+from hub.catalog import Catalog
+from hub.errors import NotFound
+from hub.platform import Platform
+from hub.settings import Settings
+from pipelines.airflowctl import Airflow
+from pipelines.production import Production
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.airflow]
+
+DEMO = "district_income"
+
+
+def platform(hub: Any) -> Platform:
+    return Platform(Settings(home=hub.home, airflow_port=hub.PORTS["AIRFLOW_PORT"]))
+
+
+def cli_json(hub: Any, *args: str) -> Any:
+    done = hub.cli(*args)
+    assert done.returncode == 0, f"trustlab {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def write_pipeline(folder: Path, toml: str, code: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipeline.toml").write_text(textwrap.dedent(toml))
+    (folder / "main.py").write_text(textwrap.dedent(code))
+    return folder
+
+
+def promote(hub: Any, folder: Path) -> str:
+    """Submit, dry-run and approve (provider and operator); the version hash."""
+    vid = cli_json(hub, "pipeline", "submit", str(folder), "--user", "demo-dev",
+                   "--format", "json")["version"]  # fmt: skip
+    dry = cli_json(hub, "pipeline", "dry-run", vid, "--format", "json")
+    assert dry["state"] == "in_review", dry["dry_run"]
+    for role, user in (("provider", "demo-provider"), ("operator", "demo-operator")):
+        done = hub.cli("pipeline", "approve", vid, "--as", role, "--user", user)
+        assert done.returncode == 0, done.stderr
+    return vid
+
+
+def deploy(hub: Any, vid: str) -> dict[str, Any]:
+    return cli_json(hub, "pipeline", "deploy", vid, "--user", "demo-operator")
+
+
+def trigger(hub: Any, name: str) -> tuple[int, dict[str, Any]]:
+    """Trigger ``name`` and wait; (exit status of --wait, `runs show` of the run)."""
+    done = hub.cli("pipeline", "trigger", name, "--user", "demo-operator", "--wait")
+    assert done.stdout.strip(), done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    return done.returncode, cli_json(hub, "runs", "show", run_id, "--format", "json")
+
+
+def tasks(info: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    return {t["task"]: (t["state"], t["try"]) for t in info["tasks"]}
+
+
+def versions(hub: Any, name: str) -> list[dict[str, Any]]:
+    p = platform(hub)
+    try:
+        return Catalog(p).show(name)["versions"]
+    except NotFound:
+        return []
+    finally:
+        p.close()
+
+
+def ledger_for_run(hub: Any, action: str, run: int) -> list[dict[str, Any]]:
+    return [e for e in hub.ledger(action) if e["payload"].get("run") == run]
+
+
+def live_version(hub: Any, name: str) -> str:
+    p = platform(hub)
+    try:
+        return next(d["version"] for d in Production(p).deployments(name) if d["state"] == "active")
+    finally:
+        p.close()
+
+
+def run_container(hub: Any, timeout: float = 180) -> Any:
+    """The production run container of this home, once it runs."""
+    client = docker.from_env()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for c in client.containers.list(filters={"label": "org.trustlab.role=production-run"}):
+            if c.labels.get("org.trustlab.staging", "").startswith(str(hub.home)):
+                return c
+        time.sleep(0.3)
+    raise AssertionError("no production run container appeared")
+
+
+# --- the happy path -------------------------------------------------------------------------
+
+
+def test_up_deployed_the_demo_pipeline_and_airflow_loaded_it(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    vid = live_version(hub, DEMO)
+    client = Airflow(platform(hub).settings).client()
+    dag = client.dag(f"trustlab__{DEMO}__{vid[:12]}")
+    assert dag is not None and not dag["is_paused"]
+    assert [e for e in client.import_errors() if "trustlab" in e["filename"]] == []
+    assert [e["payload"]["version"] for e in hub.ledger("pipeline.deploy")][:1] == [vid]
+
+
+def test_deploy_trigger_run_validate_publish(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    vid = live_version(hub, DEMO)
+    before = len(versions(hub, DEMO))
+    code, info = trigger(hub, DEMO)
+    assert code == 0, info
+    assert info["state"] == "published"
+    assert tasks(info) == {t: ("success", 1) for t in
+                           ("verify", "run", "validate", "publish", "record")}  # fmt: skip
+    after = versions(hub, DEMO)
+    assert len(after) == before + 1
+    product = after[-1]
+    people = versions(hub, "people")[-1]
+    # Lineage: exactly the approved code and the exact input version that was read.
+    lineage = product["lineage"]
+    assert lineage["code_version"] == vid and lineage["run"] == info["run"]
+    assert lineage["inputs"]["people"]["hash"] == people["content_hash"]
+    assert lineage["inputs"]["people"]["version"] == people["number"]
+    assert info["outputs"][DEMO]["version"] == product["number"]
+    # The data is in the products zone, whole, and is what the catalog says.
+    location = Path(product["location"])
+    assert location.parent == hub.home / "lake" / "products" / DEMO
+    table = pq.read_table(location)
+    assert table.num_rows == product["rows"] == info["outputs"][DEMO]["rows"] > 0
+    assert set(table.column_names) == {"district", "residents", "avg_income"}
+    assert min(table.column("residents").to_pylist()) >= 10
+    assert info["validation"]["success"] is True
+    metering = info["metering"]
+    assert metering["rows_read"] == 100_000 and metering["rows_written"] == product["rows"]
+    assert metering["cpu_seconds"] > 0 and metering["duration_seconds"] > 0
+    published = ledger_for_run(hub, "product.publish", info["run"])
+    assert [e["payload"]["content_hash"] for e in published] == [product["content_hash"]]
+    finished = ledger_for_run(hub, "pipeline.run", info["run"])
+    assert len(finished) == 1 and finished[0]["payload"]["state"] == "published"
+    assert finished[0]["payload"]["metering"] == metering
+    # Nothing of the run is left in staging.
+    assert not any((hub.home / "staging").glob("*/*/out"))
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+
+def test_code_edited_after_approval_is_refused_and_ledgered(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    vid = live_version(hub, DEMO)
+    main = hub.home / "pipelines" / DEMO / vid / "main.py"
+    original = main.read_bytes()
+    before = len(versions(hub, DEMO))
+    main.chmod(0o644)
+    try:
+        main.write_bytes(original + b"\nimport os  # slipped in after approval\n")
+        code, info = trigger(hub, DEMO)
+    finally:
+        main.write_bytes(original)
+        main.chmod(0o444)
+    assert code == 1
+    assert info["state"] == "refused"
+    assert tasks(info)["verify"] == ("failed", 1)  # refused, not retried
+    assert tasks(info)["run"][0] == "upstream_failed"
+    alerts = [e for e in hub.ledger("pipeline.tamper") if e["payload"]["run"] == info["run"]]
+    assert len(alerts) == 1
+    assert alerts[0]["payload"]["expected"] == vid and alerts[0]["payload"]["found"] != vid
+    assert len(versions(hub, DEMO)) == before
+    # And a deploy of a changed version is refused too (bad input: exit 2, ledgered).
+    main.chmod(0o644)
+    try:
+        main.write_bytes(original + b"\n# edited\n")
+        done = hub.cli("pipeline", "deploy", vid, "--user", "demo-operator")
+    finally:
+        main.write_bytes(original)
+        main.chmod(0o444)
+    assert done.returncode == 2
+
+
+def test_an_unapproved_version_is_not_deployed(hub_under_test: Any, tmp_path: Path) -> None:
+    hub = hub_under_test
+    folder = tmp_path / "unapproved"
+    src = Path(__file__).parents[2] / "pipelines" / "demo" / DEMO
+    (folder).mkdir()
+    (folder / "pipeline.toml").write_text((src / "pipeline.toml").read_text())
+    (folder / "main.py").write_text((src / "main.py").read_text() + "\n# a new version\n")
+    vid = cli_json(hub, "pipeline", "submit", str(folder), "--user", "demo-dev",
+                   "--format", "json")["version"]  # fmt: skip
+    done = hub.cli("pipeline", "deploy", vid, "--user", "demo-operator")
+    assert done.returncode == 2 and "refused" in done.stderr and "not approved" in done.stderr
+    refusals = [e for e in hub.ledger("pipeline.deploy.refused") if vid in e["subject"]]
+    assert len(refusals) == 1
+    done = hub.cli("pipeline", "deploy", live_version(hub, DEMO), "--user", "demo-dev")
+    assert done.returncode == 2  # a developer is not an operator
+
+
+# --- gates and faults ----------------------------------------------------------------------------
+
+TOTAL_TOML = """
+name = "total_residents"
+description = "one row: how many residents"
+inputs = ["people"]
+outputs = ["total_residents"]
+
+[expectations.total_residents]
+columns = ["total"]
+ranges = { total = [0, 50000] }
+"""
+TOTAL_CODE = """
+from pyspark.sql import functions as F
+
+def run(ctx):
+    ctx.write("total_residents", ctx.read("people").agg(F.count("*").alias("total")))
+"""
+
+
+def test_a_failing_expectation_quarantines_the_output(hub_under_test: Any, tmp_path: Path) -> None:
+    """Passes on the 10,000-row sample, fails on the 100,000 real rows."""
+    hub = hub_under_test
+    vid = promote(hub, write_pipeline(tmp_path / "total", TOTAL_TOML, TOTAL_CODE))
+    deploy(hub, vid)
+    code, info = trigger(hub, "total_residents")
+    assert code == 1
+    assert info["state"] == "quarantined"
+    states = tasks(info)
+    assert states["run"] == ("success", 1)
+    assert states["validate"] == ("failed", 1)  # a failed expectation is never retried
+    assert states["publish"][0] == "upstream_failed"
+    assert "expect_column_values_to_be_between on total failed" in info["error"]
+    assert versions(hub, "total_residents") == []  # no product, not even an empty one
+    quarantined = Path(info["quarantine"])
+    assert pq.read_table(quarantined).column("total").to_pylist() == [100_000]
+    assert not list((hub.home / "lake" / "products").glob("total_residents*/*"))
+    recorded = ledger_for_run(hub, "pipeline.run", info["run"])
+    assert recorded[0]["payload"]["state"] == "quarantined"
+    assert "100000" not in json.dumps(info["validation"])  # the verdict holds no values
+
+
+SPARK_FAIL_TOML = """
+name = "guarded_count"
+description = "fails in Spark when there are more rows than in the sample"
+inputs = ["people"]
+outputs = ["guarded_count"]
+"""
+SPARK_FAIL_CODE = """
+from pyspark.sql import functions as F
+
+def run(ctx):
+    n = ctx.read("people").agg(F.count("*").alias("n"))
+    guarded = F.when(F.col("n") > 50000, F.raise_error(F.lit("too many rows"))).otherwise(F.col("n"))
+    ctx.write("guarded_count", n.select(guarded.alias("n")))
+"""
+
+
+def test_a_spark_failure_fails_the_run_once_and_publishes_nothing(
+    hub_under_test: Any, tmp_path: Path
+) -> None:
+    hub = hub_under_test
+    vid = promote(hub, write_pipeline(tmp_path / "guard", SPARK_FAIL_TOML, SPARK_FAIL_CODE))
+    deploy(hub, vid)
+    code, info = trigger(hub, "guarded_count")
+    assert code == 1 and info["state"] == "failed"
+    assert tasks(info)["run"] == ("failed", 1)  # the pipeline's own error: not retried
+    assert "too many rows" in info["error"]
+    assert versions(hub, "guarded_count") == []
+    assert not (hub.home / "lake" / "products" / "guarded_count").exists()
+
+
+def test_an_input_missing_at_run_time_fails_cleanly(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    raw = hub.home / "lake" / "raw" / "people" / "people.csv"
+    aside = raw.with_name("people.csv.aside")
+    before = len(versions(hub, DEMO))
+    raw.rename(aside)
+    try:
+        code, info = trigger(hub, DEMO)
+    finally:
+        aside.rename(raw)
+    assert code == 1 and info["state"] == "failed"
+    assert tasks(info)["verify"] == ("failed", 1)
+    assert "input" in info["error"] and "people" in info["error"]
+    assert len(versions(hub, DEMO)) == before
+
+
+def test_a_killed_run_container_is_retried_and_published_once(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    before = len(versions(hub, DEMO))
+    done = hub.cli("pipeline", "trigger", DEMO, "--user", "demo-operator")
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    container = run_container(hub)
+    container.reload()
+    host = container.attrs["HostConfig"]
+    assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["NanoCpus"] > 0 and host["Memory"] > 0 and host["PidsLimit"] > 0
+    assert container.attrs["Config"]["User"] == "1000:1000"
+    writable = [m["Destination"] for m in container.attrs["Mounts"] if m["RW"]]
+    assert writable == ["/work/out"]
+    container.kill()
+    p = platform(hub)
+    try:
+        from pipelines.cli import wait_for_run
+
+        state = wait_for_run(Production(p), f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}",
+                             run_id, timeout=900)  # fmt: skip
+    finally:
+        p.close()
+    info = cli_json(hub, "runs", "show", run_id, "--format", "json")
+    assert state == "success" and info["state"] == "published"
+    assert tasks(info)["run"] == ("success", 2)
+    assert len(versions(hub, DEMO)) == before + 1
+    assert len(ledger_for_run(hub, "product.publish", info["run"])) == 1
+
+
+def test_airflow_restarted_mid_run_resumes_and_publishes_once(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    before = len(versions(hub, DEMO))
+    done = hub.cli("pipeline", "trigger", DEMO, "--user", "demo-operator")
+    run_id = json.loads(done.stdout)["run_id"]
+    run_container(hub)
+    assert hub.cli("airflow", "stop").returncode == 0
+    started = hub.cli("airflow", "start")
+    assert started.returncode == 0, started.stderr
+    p = platform(hub)
+    try:
+        from pipelines.cli import wait_for_run
+
+        state = wait_for_run(Production(p), f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}",
+                             run_id, timeout=900)  # fmt: skip
+    finally:
+        p.close()
+    info = cli_json(hub, "runs", "show", run_id, "--format", "json")
+    assert state == "success" and info["state"] == "published"
+    assert len(versions(hub, DEMO)) == before + 1
+    assert len(ledger_for_run(hub, "product.publish", info["run"])) == 1
+
+
+# --- versions and dependencies ---------------------------------------------------------------------
+
+RANK_TOML = """
+name = "income_rank"
+description = "districts ranked by average income"
+inputs = ["district_income"]
+outputs = ["income_rank"]
+
+[expectations.income_rank]
+not_null = ["district", "rank"]
+"""
+RANK_CODE = """
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+def run(ctx):
+    d = ctx.read("district_income")
+    ctx.write("income_rank", d.select("district", F.rank().over(
+        Window.orderBy(F.desc("avg_income"))).alias("rank")))
+"""
+
+
+def test_a_new_product_version_triggers_the_downstream_pipeline(
+    hub_under_test: Any, tmp_path: Path
+) -> None:
+    hub = hub_under_test
+    vid = promote(hub, write_pipeline(tmp_path / "rank", RANK_TOML, RANK_CODE))
+    deploy(hub, vid)
+    code, upstream = trigger(hub, DEMO)
+    assert code == 0
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        done = [r for r in cli_json(hub, "runs", "list", "income_rank", "--format", "json")
+                if r["state"] not in ("running",)]  # fmt: skip
+        if done:
+            break
+        time.sleep(3)
+    else:
+        raise AssertionError("the downstream pipeline did not run on the new product version")
+    info = cli_json(hub, "runs", "show", str(done[0]["run"]), "--format", "json")
+    assert info["state"] == "published"
+    assert info["airflow_run_id"].startswith("asset_triggered__")
+    rank = versions(hub, "income_rank")[-1]
+    assert (
+        rank["lineage"]["inputs"]["district_income"]["version"]
+        == (upstream["outputs"][DEMO]["version"])
+    )
+
+
+def test_a_newer_version_retires_the_old_dag_and_rollback_restores_it(
+    hub_under_test: Any, tmp_path: Path
+) -> None:
+    hub = hub_under_test
+    old = live_version(hub, DEMO)
+    src = Path(__file__).parents[2] / "pipelines" / "demo" / DEMO
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    (folder / "pipeline.toml").write_text(
+        (src / "pipeline.toml").read_text().replace("min_group = 10", "min_group = 20")
+    )
+    (folder / "main.py").write_text((src / "main.py").read_text())
+    new = promote(hub, folder)
+    result = deploy(hub, new)
+    assert result["replaced"] == old
+    specs = hub.home / "airflow" / "dags" / "trustlab"
+    assert json.loads((specs / f"{DEMO}.json").read_text())["version"] == new
+    assert live_version(hub, DEMO) == new
+    back = cli_json(hub, "pipeline", "rollback", DEMO, "--user", "demo-operator")
+    assert back["version"] == old and back["replaced"] == new
+    assert live_version(hub, DEMO) == old
+    assert [e["payload"]["version"] for e in hub.ledger("pipeline.rollback")][-1] == old
+    code, info = trigger(hub, DEMO)
+    assert code == 0 and info["version"] == old
