@@ -96,7 +96,12 @@ def prepare(home: Path, rows: int, env: dict[str, str]) -> None:
         "for step in (up_demo, up_demo_sample, up_demo_accounts, up_airflow, up_demo_pipeline):\n"
         "    step(p)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    # A script file, not `python -c`: pyspark takes a main module without a file for its
+    # own doctests and exits quietly when Spark Connect's imports are missing.
+    home.mkdir(parents=True, exist_ok=True)
+    script = home / "prepare.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"preparing the benchmark platform failed:\n{done.stderr[-3000:]}")
 

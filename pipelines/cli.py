@@ -272,11 +272,21 @@ def deployments_cmd(ctx: Context, name: str | None) -> None:
 @click.argument("name")
 @click.option("--user", "user_name", required=True, help="The operator.")
 @click.option("--wait", is_flag=True, help="Wait for the run to finish; exit 1 if it failed.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Set a [when] switch of the pipeline (repeatable).")  # fmt: skip
 @pass_ctx
-def trigger_cmd(ctx: Context, name: str, user_name: str, wait: bool) -> None:
+def trigger_cmd(
+    ctx: Context, name: str, user_name: str, wait: bool, params: tuple[str, ...]
+) -> None:
     """Start a production run of NAME's live version now."""
+    given = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise TrustlabError(f"--param {item!r}: write KEY=VALUE")
+        given[key.strip()] = value
     prod = _production(ctx)
-    run = prod.trigger(name, user_name)
+    run = prod.trigger(name, user_name, given)
     emit_json(run)
     if wait:
         state = wait_for_run(prod, run["dag_id"], run["run_id"])
@@ -299,7 +309,7 @@ def wait_for_run(prod: Any, dag_id: str, run_id: str, timeout: float = 3600) -> 
         run = client.dag_run(dag_id, run_id)
         if run and run["state"] in ("success", "failed"):
             return str(run["state"])
-        time.sleep(2)
+        time.sleep(0.5)
     raise TrustlabError(f"run {run_id} did not finish within {timeout:.0f} s")
 
 

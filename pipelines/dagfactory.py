@@ -37,6 +37,7 @@ from typing import Any
 import docker.errors
 from airflow.providers.docker.exceptions import DockerContainerFailedException
 from airflow.providers.docker.operators.docker import DockerOperator
+from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, Asset, BaseOperator, TriggerRule
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -103,8 +104,20 @@ def build_dag(spec: dict[str, Any]) -> Any:
         record = TrustlabStep(
             task_id="record", step="record", spec=spec, trigger_rule=TriggerRule.ALL_DONE
         )
-        verify >> run >> validate >> publish >> record
+        if spec.get("when"):
+            # Manifest conditions: verify decides (trustlab code), the branch routes.
+            check = BranchPythonOperator(task_id="check", python_callable=_route)
+            verify >> check >> run
+        else:
+            verify >> run
+        run >> validate >> publish >> record
     return dag
+
+
+def _route(ti: Any, **_: Any) -> str | None:
+    """``run`` when verify found the ``[when]`` conditions met, else nothing (skip)."""
+    verdict = json.loads(ti.xcom_pull(task_ids="verify") or "{}")
+    return "run" if verdict.get("run_now") else None
 
 
 def _work(spec: dict[str, Any]) -> str:
@@ -207,6 +220,9 @@ class TrustlabStep(BaseOperator):
             "--deployment", str(self.deployment), "--dag-id", ti.dag_id,
             "--run-id", context["run_id"], "--try", str(ti.try_number),
         ]  # fmt: skip
+        if self.step == "verify":
+            conf = getattr(context.get("dag_run"), "conf", None) or {}
+            cmd += ["--conf", json.dumps(conf)]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
         )

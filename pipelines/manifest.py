@@ -19,7 +19,14 @@ no_unmasked_pii = true
 
 [justifications.district_income]         # optional: output columns that may carry PII
 district = "district names are public administrative units"
+
+[when]                                   # optional: production runs only if all hold
+mode = "full"                            # a [params] name = the value (or a list of values)
 ```
+
+A param named in ``[when]`` is a *switch*: the only kind of param a production trigger may
+set (``trustlab pipeline trigger NAME --param mode=full``); every other param is fixed by
+review.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ EXPECTATION_KEYS = {
 }
 TOP_KEYS = {
     "name", "description", "inputs", "outputs", "schedule", "params", "expectations",
-    "justifications",
+    "justifications", "when",
 }  # fmt: skip
 # What a snapshot includes: source and config files, never data or caches.
 INCLUDE = {".py", ".toml", ".sql", ".md", ".txt", ".json", ".yaml", ".yml"}
@@ -67,6 +74,7 @@ class Manifest:
     params: dict[str, Any] = field(default_factory=dict)
     expectations: dict[str, dict[str, Any]] = field(default_factory=dict)
     justifications: dict[str, dict[str, str]] = field(default_factory=dict)
+    when: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +86,7 @@ class Manifest:
             "params": self.params,
             "expectations": self.expectations,
             "justifications": self.justifications,
+            "when": self.when,
         }
 
 
@@ -144,6 +153,15 @@ def load_manifest(folder: Path) -> Manifest:
                 raise InvalidPipeline(
                     f"{path}: justification for {out}.{col} must say why, in a sentence"
                 )
+    when = data.get("when", {})
+    if not isinstance(when, dict):
+        raise InvalidPipeline(f"{path}: [when] must be a table of param = value")
+    for key, wanted in when.items():
+        if key not in params:
+            raise InvalidPipeline(f"{path}: [when] {key} is not a param; declare it in [params]")
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if not values or any(isinstance(v, dict | list) for v in values):
+            raise InvalidPipeline(f"{path}: [when] {key} must be a value or a list of values")
     return Manifest(
         name=name,
         description=str(data.get("description", "")),
@@ -153,7 +171,60 @@ def load_manifest(folder: Path) -> Manifest:
         params=params,
         expectations=expectations,
         justifications=justifications,
+        when=when,
     )
+
+
+def conditions_hold(when: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether every ``[when]`` condition holds for these param values."""
+    for key, wanted in when.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if params.get(key) not in values:
+            return False
+    return True
+
+
+def switch_params(manifest: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """The run's params: the manifest's, with trigger-time values for its switches only.
+
+    ``given`` values are text (from the CLI or a DAG run's conf) and take the declared
+    param's type; anything else is bad input (``InvalidPipeline``, exit 2).
+    """
+    params = dict(manifest.get("params", {}))
+    switches = set(manifest.get("when", {}))
+    for key, raw in given.items():
+        if key not in params:
+            raise InvalidPipeline(
+                f"{key!r} is not a param of this pipeline; its [when] switches: "
+                f"{', '.join(sorted(switches)) or 'none'}"
+            )
+        if key not in switches:
+            allowed = ", ".join(sorted(switches)) or "none (this pipeline has no [when])"
+            raise InvalidPipeline(
+                f"param {key!r} is fixed by review; a trigger may set only the [when] "
+                f"switches: {allowed}"
+            )
+        params[key] = _typed(key, raw, params[key])
+    return params
+
+
+def _typed(key: str, raw: Any, declared: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if isinstance(declared, bool):
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(raw)
+            return raw.lower() == "true"
+        if isinstance(declared, int):
+            return int(raw)
+        if isinstance(declared, float):
+            return float(raw)
+    except ValueError:
+        raise InvalidPipeline(
+            f"param {key} must be a {type(declared).__name__} like {declared!r}, got {raw!r}"
+        ) from None
+    return raw
 
 
 def check_code(folder: Path) -> ast.Module:

@@ -112,6 +112,7 @@ class Run(Base):
     outputs: Mapped[str | None] = mapped_column(Text)  # JSON: name -> rows, product version
     validation: Mapped[str | None] = mapped_column(Text)  # JSON: the expectation results
     metering: Mapped[str | None] = mapped_column(Text)  # JSON: rows, cpu seconds, duration
+    params: Mapped[str | None] = mapped_column(Text)  # JSON: the params the run used
     error: Mapped[str | None] = mapped_column(Text)
     quarantine: Mapped[str | None] = mapped_column(Text)  # where an unpublished output went
 

@@ -44,6 +44,22 @@ def cpu_seconds(in_container: bool = True) -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def records_read(spark: Any) -> int | None:
+    """Records the run's Spark stages read from their sources (Spark's own input metric,
+    from the driver's status store: no extra scan). None if Spark does not say."""
+    try:
+        gateway = spark.sparkContext._gateway
+        store = spark.sparkContext._jsc.sc().statusStore()
+        no_quantiles = gateway.new_array(gateway.jvm.double, 0)
+        stages = store.stageList(None, False, False, no_quantiles, None).iterator()
+        total = 0
+        while stages.hasNext():
+            total += int(stages.next().inputRecords())
+        return total
+    except Exception:  # an internal API: metering must never fail a run
+        return None
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, default=str))
@@ -95,23 +111,20 @@ def run(job: dict[str, Any]) -> int:
     spark = _session(job)
     settings = Settings(home=Path("/tmp/trustlab-home"))
 
-    rows_read: dict[str, int] = {}
-
     def reader(name: str) -> tuple[Any, dict[str, Any]]:
         spec = job["inputs"][name]
         df = read_dataset(spark, spec["info"], Registration(location=spec["path"]), settings)
-        if name not in rows_read:  # metering: the catalog knows the count, or we count once
-            rows_read[name] = int(spec["rows"]) if spec.get("rows") is not None else df.count()
         return df, {"version": spec["version"], "hash": spec["hash"]}
 
     try:
-        result = run_pipeline(code, spark, reader, outputs)
+        result = run_pipeline(code, spark, reader, outputs, params=job.get("params"))
     except TrustlabError as exc:
         return fail(str(exc))
     written = {}
     for name, info in result.outputs.items():
         _normalize_parquet_folder(outputs / name)
         written[name] = {"rows": info["rows"], "columns": info["columns"]}
+    rows_read = records_read(spark)
     spark.stop()
     _write(report_file, {"ok": True, "outputs": written, "rows_read": rows_read, **usage()})
     summary = ", ".join(f"{k} ({v['rows']:,} rows)" for k, v in written.items())

@@ -32,7 +32,13 @@ from hub.models import ColumnClass, Dataset, DatasetVersion, Organisation
 from hub.platform import Platform
 from pipelines import contract
 from pipelines.airflowctl import Airflow, AirflowError
-from pipelines.manifest import snapshot_files, version_id
+from pipelines.manifest import (
+    InvalidPipeline,
+    conditions_hold,
+    snapshot_files,
+    switch_params,
+    version_id,
+)
 from pipelines.models import Deployment, PipelineVersion, Run
 from pipelines.review import Review
 
@@ -239,6 +245,7 @@ class Production:
             "outputs": manifest["outputs"],
             "assets_in": assets_in,
             "assets_out": [f"{PRODUCT_SCHEME}{o}" for o in manifest["outputs"]],
+            "when": manifest.get("when", {}),
             "start_date": dep.deployed_at.astimezone(UTC).isoformat(),
             "python": sys.executable,
             "staging": str(self.staging_root / dep.dag_id),
@@ -311,18 +318,20 @@ class Production:
 
     # --- runs --------------------------------------------------------------------------------
 
-    def trigger(self, name: str, user: str) -> dict[str, Any]:
+    def trigger(self, name: str, user: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """Start a run now; ``params`` may set the pipeline's ``[when]`` switches only."""
         self.review.directory.require(user, "operator")
         with self.platform.db.session() as session:
             dep = self._active(session, name)
             if dep is None:
                 raise NotFound(f"{name!r} has no live deployment; deploy an approved version first")
-            dag = dep.dag_id
-        run = self.airflow.client().trigger(dag)
+            dag, manifest = dep.dag_id, json.loads(dep.version.manifest)
+        switch_params(manifest, params or {})  # bad input fails here, before Airflow
+        run = self.airflow.client().trigger(dag, {"params": params} if params else None)
         with self.platform.db.session() as session:
             self.platform.ledger.append(
                 session, user, "pipeline.trigger", f"pipeline:{name}",
-                {"dag_id": dag, "run_id": run["dag_run_id"]},
+                {"dag_id": dag, "run_id": run["dag_run_id"], "params": params or {}},
             )  # fmt: skip
         return {"name": name, "dag_id": dag, "run_id": run["dag_run_id"], "state": run["state"]}
 
@@ -366,8 +375,15 @@ class Production:
     def _work(self, dag: str, run_id: str) -> Path:
         return self.staging_root / dag / contract.runkey(run_id)
 
-    def verify(self, deployment: int, dag: str, run_id: str) -> dict[str, Any]:
-        """Check the version may run, pin the inputs, lay out the staging folder."""
+    def verify(
+        self, deployment: int, dag: str, run_id: str, conf: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Check the version may run, pin the inputs, lay out the staging folder.
+
+        ``conf`` is the Airflow run's conf: ``{"params": {switch: value}}``. When the
+        manifest's ``[when]`` conditions do not hold, the run is recorded as skipped and
+        ``run_now`` is false (the DAG's branch then skips run, validate and publish).
+        """
         from hub.catalog import Catalog
 
         with self.platform.db.session() as session:
@@ -415,6 +431,19 @@ class Production:
                     {"dag_id": dag, "run_id": run_id, "run": run_pk, "reason": problem},
                 )  # fmt: skip
             raise Refused(problem)
+        try:
+            params = switch_params(manifest, (conf or {}).get("params") or {})
+        except InvalidPipeline as exc:
+            self._fail_run(run_pk, "refused", str(exc))
+            raise Refused(str(exc)) from None
+        with self.platform.db.session() as session:
+            run = session.get(Run, run_pk)
+            assert run is not None
+            run.params = json.dumps(params, ensure_ascii=False)
+            if not conditions_hold(manifest.get("when", {}), params):
+                run.state = "skipped"
+                run.error = f"[when] {manifest['when']} does not hold for {params}"
+                return {"run": run_pk, "version": vid, "run_now": False, "params": params}
         work = self._work(dag, run_id)
         if work.exists():
             shutil.rmtree(work)
@@ -445,6 +474,7 @@ class Production:
             "master": self.settings.production_spark_master,
             "driver_memory": self.settings.runner_driver_memory,
             "inputs": inputs,
+            "params": params,
             "outputs": manifest["outputs"],
             "expectations": manifest.get("expectations", {}),
             "algorithm": self.settings.hash_algorithm,
@@ -463,7 +493,8 @@ class Production:
             run.inputs = json.dumps(
                 {k: {**p, "rows": inputs[k].get("rows")} for k, p in pinned.items()}
             )
-        return {"run": run_pk, "version": vid, "inputs": pinned}
+        return {"run": run_pk, "version": vid, "inputs": pinned, "run_now": True,
+                "params": params}  # fmt: skip
 
     def _pin_input(self, catalog: Any, name: str, work: Path, docker_mode: bool) -> dict[str, Any]:
         info = catalog.show(name)
@@ -693,7 +724,7 @@ class Production:
             inputs = json.loads(run.inputs or "{}")
             outs = json.loads(run.outputs or "{}")
             run.metering = json.dumps({
-                "rows_read": sum((report or {}).get("rows_read", {}).values()),
+                "rows_read": (report or {}).get("rows_read"),
                 "rows_written": sum(int(o["rows"]) for o in outs.values()),
                 "cpu_seconds": round(float((report or {}).get("cpu_seconds") or 0)
                                      + float((verdict or {}).get("cpu_seconds") or 0), 3),
@@ -703,13 +734,14 @@ class Production:
             self.platform.ledger.append(
                 session, "production", "pipeline.run", f"pipeline:{run.name}",
                 {"run": run.id, "dag_id": dag, "airflow_run_id": run_id,
-                 "version": run.version_id, "state": run.state, "inputs": inputs,
+                 "version": run.version_id, "state": run.state,
+                 "params": json.loads(run.params or "{}"), "inputs": inputs,
                  "outputs": outs, "metering": json.loads(run.metering), "error": run.error,
                  "quarantine": run.quarantine},
             )  # fmt: skip
             result = _run_row(run, full=True)
         shutil.rmtree(work, ignore_errors=True)
-        if result["state"] != "published":
+        if result["state"] not in ("published", "skipped"):
             raise Refused(f"run {result['run']} {result['state']}: {result['error']}")
         return result
 
@@ -751,6 +783,7 @@ def _run_row(r: Run, full: bool = False) -> dict[str, Any]:
             validation=json.loads(r.validation) if r.validation else None,
             metering=json.loads(r.metering) if r.metering else None,
             quarantine=r.quarantine,
+            params=json.loads(r.params) if r.params else None,
         )
     return row
 
@@ -782,12 +815,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dag-id", required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--try", dest="attempt", type=int, default=1)
+    parser.add_argument("--conf", default="{}", help="the Airflow run's conf (JSON)")
     args = parser.parse_args(argv)
     platform = Platform()
     prod = Production(platform)
-    step = getattr(prod, args.step)
     try:
-        result = step(args.deployment, args.dag_id, args.run_id)
+        if args.step == "verify":
+            result = prod.verify(args.deployment, args.dag_id, args.run_id, json.loads(args.conf))
+        else:
+            result = getattr(prod, args.step)(args.deployment, args.dag_id, args.run_id)
     except TrustlabError as exc:
         print(f"{args.step}: {exc}", flush=True)
         return contract.FAIL if isinstance(exc, Refused) else getattr(exc, "exit_code", 1)

@@ -7,6 +7,7 @@ production; what differs is the reader (samples or real inputs) and the output f
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import sys
@@ -60,12 +61,17 @@ def run_pipeline(
     reader: Callable[[str], tuple[Any, dict[str, Any]]],
     out_dir: Path,
     log: logging.Logger | None = None,
+    params: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run the pipeline in ``folder``; each output lands as Parquet under ``out_dir/<name>``.
 
-    ``reader(name)`` returns ``(DataFrame, facts)`` where facts say which version was read.
+    ``reader(name)`` returns ``(DataFrame, facts)`` where facts say which version was read;
+    ``params`` (production: the manifest's with trigger-time switches) replace the
+    manifest's.
     """
     manifest = load_manifest(folder)
+    if params is not None:
+        manifest = dataclasses.replace(manifest, params=params)
     run = load_run(folder)
     result = RunResult(manifest)
 

@@ -428,3 +428,58 @@ def test_a_newer_version_retires_the_old_dag_and_rollback_restores_it(
     assert [e["payload"]["version"] for e in hub.ledger("pipeline.rollback")][-1] == old
     code, info = trigger(hub, DEMO)
     assert code == 0 and info["version"] == old
+
+
+SWITCH_TOML = """
+name = "mode_count"
+description = "people counted, in full mode only"
+inputs = ["people"]
+outputs = ["mode_count"]
+
+[params]
+mode = "full"
+
+[when]
+mode = "full"
+"""
+SWITCH_CODE = """
+from pyspark.sql import functions as F
+
+def run(ctx):
+    counted = ctx.read("people").agg(F.count("*").alias("n"))
+    ctx.write("mode_count", counted.withColumn("mode", F.lit(ctx.params["mode"])))
+"""
+
+
+def test_when_conditions_branch_and_only_switches_can_be_set(
+    hub_under_test: Any, tmp_path: Path
+) -> None:
+    hub = hub_under_test
+    vid = promote(hub, write_pipeline(tmp_path / "switch", SWITCH_TOML, SWITCH_CODE))
+    deploy(hub, vid)
+    done = hub.cli("pipeline", "trigger", "mode_count", "--user", "demo-operator",
+                   "--param", "min_rows=1")  # fmt: skip
+    assert done.returncode == 2 and "not a param of this pipeline" in done.stderr
+    # The condition does not hold: the DAG run succeeds with nothing run or published.
+    code, info = trigger_with(hub, "mode_count", "mode=incremental")
+    assert code == 0 and info["state"] == "skipped"
+    assert info["params"] == {"mode": "incremental"}
+    states = tasks(info)
+    assert states["verify"][0] == "success" and states["check"][0] == "success"
+    assert {states[t][0] for t in ("run", "validate", "publish")} == {"skipped"}
+    assert versions(hub, "mode_count") == []
+    assert ledger_for_run(hub, "pipeline.run", info["run"])[0]["payload"]["state"] == "skipped"
+    # It holds: the switch value reaches ctx.params.
+    code, info = trigger_with(hub, "mode_count", "mode=full")
+    assert code == 0 and info["state"] == "published"
+    table = pq.read_table(versions(hub, "mode_count")[-1]["location"])
+    assert table.column("mode").to_pylist() == ["full"]
+    assert table.column("n").to_pylist() == [100_000]
+
+
+def trigger_with(hub: Any, name: str, *params: str) -> tuple[int, dict[str, Any]]:
+    args = [a for p in params for a in ("--param", p)]
+    done = hub.cli("pipeline", "trigger", name, "--user", "demo-operator", "--wait", *args)
+    assert done.stdout.strip(), done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    return done.returncode, cli_json(hub, "runs", "show", run_id, "--format", "json")

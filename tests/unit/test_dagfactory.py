@@ -117,6 +117,17 @@ def test_a_pipeline_on_a_product_is_scheduled_by_its_asset(tmp_path: Path) -> No
     assert bag["dags"][up["dag_id"]]["schedule"] == "NullTimetable"
 
 
+def test_when_conditions_become_a_branch_after_verify(tmp_path: Path) -> None:
+    s = spec(when={"mode": "full"})
+    bag = load(tmp_path, s)
+    assert bag["import_errors"] == {}
+    tasks = bag["dags"][s["dag_id"]]["tasks"]
+    assert tasks["check"]["type"] == "BranchPythonOperator"
+    assert tasks["check"]["upstream"] == ["verify"] and tasks["run"]["upstream"] == ["check"]
+    plain = load(tmp_path / "plain", spec())["dags"][s["dag_id"]]["tasks"]
+    assert "check" not in plain and plain["run"]["upstream"] == ["verify"]
+
+
 def test_spark_submit_runner_switch(tmp_path: Path) -> None:
     s = spec(runner="spark-submit", spark={
         "application": "/opt/trustlab/pipelines/prodjob.py", "binary": "/env/bin/spark-submit",

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("outputs", sa.Text(), nullable=True),
         sa.Column("validation", sa.Text(), nullable=True),
         sa.Column("metering", sa.Text(), nullable=True),
+        sa.Column("params", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("quarantine", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
