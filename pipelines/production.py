@@ -205,6 +205,8 @@ class Production:
         except BaseException:
             self.sync_specs()
             raise
+        if spec["runner"] == "spark-submit":
+            self._ensure_spark_connection(spec)
         if wait:
             try:
                 client = self.airflow.client()
@@ -214,6 +216,23 @@ class Production:
             except AirflowError as exc:
                 result["airflow"] = f"not loaded yet: {exc}"
         return result
+
+    def _ensure_spark_connection(self, spec: dict[str, Any]) -> None:
+        """Airflow's connection ``trustlab_spark`` names the production Spark master."""
+        master = spec["master"]
+        body: dict[str, Any] = {"connection_id": spec["spark"]["conn_id"], "conn_type": "spark"}
+        scheme, sep, rest = master.partition("://")
+        host, _, port = rest.rpartition(":") if sep else (master, "", "")
+        if sep and port.isdigit():
+            body.update(host=f"{scheme}://{host}", port=int(port))
+        else:
+            body.update(host=master)
+        client = self.airflow.client()
+        path = f"/connections/{body['connection_id']}"
+        if client.request("GET", path) is None:
+            client.request("POST", "/connections", json=body)
+        else:
+            client.request("PATCH", path, json=body)
 
     # --- specs (what Airflow's DAG factory reads) ---------------------------------------
 
@@ -250,6 +269,8 @@ class Production:
             "python": sys.executable,
             "staging": str(self.staging_root / dep.dag_id),
             "runner": s.production_runner,
+            "master": s.production_spark_master,
+            "driver_memory": s.runner_driver_memory,
             "image": s.runner_image,
             "limits": {
                 "memory": s.runner_mem_limit,
@@ -291,11 +312,15 @@ class Production:
         self._spec_path(name).unlink(missing_ok=True)
 
     def sync_specs(self) -> list[str]:
-        """Rewrite the specs of the active deployments from the metadata DB; drop the rest."""
+        """Rewrite the specs of the active deployments from the metadata DB; drop the rest.
+
+        A spec is what was deployed (runner, image, limits, mounts are frozen then; verify
+        reads the same record), with only the path of trustlab's interpreter refreshed.
+        """
         self.airflow.write_factory()
         with self.platform.db.session() as session:
             active = session.scalars(select(Deployment).where(Deployment.state == "active")).all()
-            specs = [self.build_spec(session, d, d.version) for d in active]
+            specs = [{**json.loads(d.spec), "python": sys.executable} for d in active]
         wanted = {s["pipeline"] for s in specs}
         for spec in specs:
             self._write_spec(spec)
@@ -409,6 +434,7 @@ class Production:
             ):
                 problem = f"version {vid[:12]} is {v.state} and no longer holds every approval"
             snapshot, manifest = Path(v.snapshot), json.loads(v.manifest)
+            spec = json.loads(dep.spec)
         files = snapshot_files(snapshot)
         found = version_id(files)
         if problem is None and found != vid:
@@ -447,7 +473,7 @@ class Production:
         work = self._work(dag, run_id)
         if work.exists():
             shutil.rmtree(work)
-        docker_mode = self.settings.production_runner == "docker"
+        docker_mode = spec.get("runner", "docker") == "docker"  # frozen at deploy time
         for sub in (contract.CODE, contract.INPUTS, contract.OUT, contract.CHECK):
             (work / sub).mkdir(parents=True)
         for rel, data in files.items():  # the exact bytes that were hashed
@@ -471,8 +497,8 @@ class Production:
             "code": str(root / contract.CODE),
             "out": str(root / contract.OUT),
             "check": str(root / contract.CHECK),
-            "master": self.settings.production_spark_master,
-            "driver_memory": self.settings.runner_driver_memory,
+            "master": spec.get("master", self.settings.production_spark_master),
+            "driver_memory": spec.get("driver_memory", self.settings.runner_driver_memory),
             "inputs": inputs,
             "params": params,
             "outputs": manifest["outputs"],

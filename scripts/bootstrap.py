@@ -178,7 +178,15 @@ def sync_environment(envdef: Environment) -> None:
         return
     log(f"building environment {envdef.name} at {envdef.path}")
     subprocess.run(
-        [str(exe), "venv", "--quiet", "--python", python_interpreter(), str(envdef.path)],
+        [
+            str(exe),
+            "venv",
+            "--quiet",
+            "--allow-existing",
+            "--python",
+            python_interpreter(),
+            str(envdef.path),
+        ],
         check=True,
         env=env,
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
@@ -120,6 +121,9 @@ def test_up_deployed_the_demo_pipeline_and_airflow_loaded_it(hub_under_test: Any
     assert dag is not None and not dag["is_paused"]
     assert [e for e in client.import_errors() if "trustlab" in e["filename"]] == []
     assert [e["payload"]["version"] for e in hub.ledger("pipeline.deploy")][:1] == [vid]
+    ui = httpx.get(f"http://127.0.0.1:{hub.PORTS['AIRFLOW_PORT']}/", timeout=30)
+    assert ui.status_code == 200 and "<html" in ui.text.lower()
+    assert "Airflow UI: http://127.0.0.1:18300/" in hub.up.stdout
 
 
 def test_deploy_trigger_run_validate_publish(hub_under_test: Any) -> None:
