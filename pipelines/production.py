@@ -292,6 +292,9 @@ class Production:
                 "conf": dict(s.spark_conf),
                 "env": {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
             }
+            if _loopback_master(s.production_spark_master):
+                # A cluster on this machine: the driver listens on loopback too.
+                spec["spark"]["env"]["SPARK_LOCAL_IP"] = "127.0.0.1"
         return spec
 
     @property
@@ -770,6 +773,13 @@ class Production:
         if result["state"] not in ("published", "skipped"):
             raise Refused(f"run {result['run']} {result['state']}: {result['error']}")
         return result
+
+
+def _loopback_master(master: str) -> bool:
+    if master.startswith("local"):
+        return True
+    host = master.partition("://")[2].rpartition(":")[0] or master.partition("://")[2]
+    return host == "localhost" or host.startswith("127.")
 
 
 def _catalog_type(spark_type: str) -> str:

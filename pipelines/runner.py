@@ -83,11 +83,10 @@ def run_pipeline(
     def write(name: str, df: Any) -> None:
         target = Path(out_dir) / name
         df.write.mode("overwrite").parquet(str(target))
-        written = spark.read.parquet(str(target))
         result.frames[name] = df
         result.outputs[name] = {
             "path": str(target),
-            "rows": written.count(),
+            "rows": _count_rows(spark, target),
             "columns": [{"name": f.name, "type": f.dataType.simpleString()} for f in df.schema],
         }
 
@@ -105,6 +104,16 @@ def run_pipeline(
         )
     result.reads = dict(ctx.reads)
     return result
+
+
+def _count_rows(spark: Any, target: Path) -> int:
+    """Rows written: the Parquet footers say it for a local folder (no Spark job, so the
+    run's input metrics count only what the pipeline read); a Spark count elsewhere."""
+    if target.is_dir():
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(target.rglob("*.parquet")))
+    return int(spark.read.parquet(str(target)).count())
 
 
 def _where(exc: BaseException, folder: Path) -> str:

@@ -1,5 +1,6 @@
 """`trustlab up` from an empty home, exactly as `make up` runs it (100,000 demo rows, a
-published 10,000-row masked sample on real Spark, demo accounts, JupyterHub serving)."""
+published 10,000-row masked sample on real Spark, demo accounts, Airflow with the demo
+pipeline deployed, JupyterHub serving)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,17 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "project.create",
         "grant.request",
         "grant.approve",
+        # The demo pipeline goes through review like any other, then is deployed.
+        "pipeline.submit",
+        "pipeline.scan",
+        "pipeline.dry_run",
+        "pipeline.approve",
+        "pipeline.approve",
+        "pipeline.approved",
+        "pipeline.deploy",
     ]
+    assert "Airflow UI: http://127.0.0.1:18300/" in first.stdout
+    assert "demo pipeline district_income" in first.stdout and "deployed" in first.stdout
     # The hub serves its login page and knows nothing the demo did not create.
     page = httpx.get(f"{hub_under_test.url}/hub/login", timeout=10)
     assert page.status_code == 200 and "password" in page.text.lower()
@@ -59,5 +70,7 @@ def test_up_again_changes_nothing(hub_under_test: HubUnderTest) -> None:
     assert "generated" not in again.stdout
     assert "already published" in again.stdout
     assert "JupyterHub already running" in again.stdout
+    assert "Airflow already running" in again.stdout
+    assert "already deployed" in again.stdout
     assert json.loads(hub_under_test.cli(*log).stdout) == before
     assert hub_under_test.cli("audit", "verify").returncode == 0
