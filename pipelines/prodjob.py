@@ -96,7 +96,7 @@ def run(job: dict[str, Any]) -> int:
     shutil.rmtree(outputs, ignore_errors=True)  # a retried attempt starts clean
 
     def usage() -> dict[str, float]:
-        cpu = cpu_seconds(job.get("container", True))
+        cpu = cpu_seconds(job.get("in_container", True))
         return {"cpu_seconds": cpu, "seconds": round(time.time() - started, 3)}
 
     def fail(message: str) -> int:
@@ -137,7 +137,7 @@ def validate(job: dict[str, Any]) -> int:
     from pipelines.quality import validate as run_suite
 
     started = time.time()
-    out, check = Path(job["out"]), Path(job["check"])
+    out, check = Path(job["container"]["out"]), Path(job["container"]["check"])
     verdict_file = check / "validation.json"
     verdict_file.unlink(missing_ok=True)
     report = json.loads((out / "report.json").read_text())
@@ -171,7 +171,7 @@ def validate(job: dict[str, Any]) -> int:
     if spark is not None:
         spark.stop()
     verdict["engine"] = "spark" if spark is not None else "pandas"
-    verdict["cpu_seconds"] = cpu_seconds(job.get("container", True))
+    verdict["cpu_seconds"] = cpu_seconds(in_container=True)  # validate always is
     verdict["seconds"] = round(time.time() - started, 3)
     _write(verdict_file, verdict)
     if not verdict["success"]:

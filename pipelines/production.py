@@ -500,6 +500,8 @@ class Production:
             "code": str(root / contract.CODE),
             "out": str(root / contract.OUT),
             "check": str(root / contract.CHECK),
+            # validate always runs in the runner container, whatever ran the pipeline
+            "container": {"out": f"/work/{contract.OUT}", "check": f"/work/{contract.CHECK}"},
             "master": spec.get("master", self.settings.production_spark_master),
             "driver_memory": spec.get("driver_memory", self.settings.runner_driver_memory),
             "inputs": inputs,
@@ -507,13 +509,13 @@ class Production:
             "outputs": manifest["outputs"],
             "expectations": manifest.get("expectations", {}),
             "algorithm": self.settings.hash_algorithm,
-            "container": docker_mode,
+            "in_container": docker_mode,
         }
         (work / contract.JOB).write_text(json.dumps(job, ensure_ascii=False, indent=2))
         for path in [work / contract.CODE, *(work / contract.CODE).rglob("*")]:
             path.chmod(0o555 if path.is_dir() else 0o444)
-        if docker_mode and os.geteuid() == 0:
-            for sub in (contract.OUT, contract.CHECK):
+        if os.geteuid() == 0:  # the containers run as uid 1000 (validate in every mode)
+            for sub in (contract.OUT, contract.CHECK) if docker_mode else (contract.CHECK,):
                 os.chown(work / sub, RUNNER_UID, RUNNER_UID)
         pinned = {k: {"version": i["version"], "hash": i["hash"]} for k, i in inputs.items()}
         with self.platform.db.session() as session:
