@@ -64,12 +64,27 @@ def deploy(hub: Any, vid: str) -> dict[str, Any]:
     return cli_json(hub, "pipeline", "deploy", vid, "--user", "demo-operator")
 
 
-def trigger(hub: Any, name: str) -> tuple[int, dict[str, Any]]:
-    """Trigger ``name`` and wait; (exit status of --wait, `runs show` of the run)."""
-    done = hub.cli("pipeline", "trigger", name, "--user", "demo-operator", "--wait")
+def trigger(hub: Any, name: str, *params: str) -> tuple[int, dict[str, Any]]:
+    """Trigger ``name`` (``params``: KEY=VALUE switches) and wait; (exit status of --wait,
+    `runs show` of the run)."""
+    args = [a for p in params for a in ("--param", p)]
+    done = hub.cli("pipeline", "trigger", name, "--user", "demo-operator", "--wait", *args)
     assert done.stdout.strip(), done.stderr
     run_id = json.loads(done.stdout)["run_id"]
     return done.returncode, cli_json(hub, "runs", "show", run_id, "--format", "json")
+
+
+def wait_demo_run(hub: Any, run_id: str) -> tuple[str, dict[str, Any]]:
+    """Wait for a run of the live demo DAG; (Airflow's final state, `runs show` of it)."""
+    from pipelines.cli import wait_for_run
+
+    p = platform(hub)
+    try:
+        dag = f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}"
+        state = wait_for_run(Production(p), dag, run_id, timeout=900)
+    finally:
+        p.close()
+    return state, cli_json(hub, "runs", "show", run_id, "--format", "json")
 
 
 def tasks(info: dict[str, Any]) -> dict[str, tuple[str, int]]:
@@ -321,15 +336,7 @@ def test_a_killed_run_container_is_retried_and_published_once(hub_under_test: An
     writable = [m["Destination"] for m in container.attrs["Mounts"] if m["RW"]]
     assert writable == ["/work/out"]
     container.kill()
-    p = platform(hub)
-    try:
-        from pipelines.cli import wait_for_run
-
-        state = wait_for_run(Production(p), f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}",
-                             run_id, timeout=900)  # fmt: skip
-    finally:
-        p.close()
-    info = cli_json(hub, "runs", "show", run_id, "--format", "json")
+    state, info = wait_demo_run(hub, run_id)
     assert state == "success" and info["state"] == "published"
     assert tasks(info)["run"] == ("success", 2)
     assert len(versions(hub, DEMO)) == before + 1
@@ -345,15 +352,7 @@ def test_airflow_restarted_mid_run_resumes_and_publishes_once(hub_under_test: An
     assert hub.cli("airflow", "stop").returncode == 0
     started = hub.cli("airflow", "start")
     assert started.returncode == 0, started.stderr
-    p = platform(hub)
-    try:
-        from pipelines.cli import wait_for_run
-
-        state = wait_for_run(Production(p), f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}",
-                             run_id, timeout=900)  # fmt: skip
-    finally:
-        p.close()
-    info = cli_json(hub, "runs", "show", run_id, "--format", "json")
+    state, info = wait_demo_run(hub, run_id)
     assert state == "success" and info["state"] == "published"
     assert len(versions(hub, DEMO)) == before + 1
     assert len(ledger_for_run(hub, "product.publish", info["run"])) == 1
@@ -465,7 +464,7 @@ def test_when_conditions_branch_and_only_switches_can_be_set(
                    "--param", "min_rows=1")  # fmt: skip
     assert done.returncode == 2 and "not a param of this pipeline" in done.stderr
     # The condition does not hold: the DAG run succeeds with nothing run or published.
-    code, info = trigger_with(hub, "mode_count", "mode=incremental")
+    code, info = trigger(hub, "mode_count", "mode=incremental")
     assert code == 0 and info["state"] == "skipped"
     assert info["params"] == {"mode": "incremental"}
     states = tasks(info)
@@ -474,16 +473,8 @@ def test_when_conditions_branch_and_only_switches_can_be_set(
     assert versions(hub, "mode_count") == []
     assert ledger_for_run(hub, "pipeline.run", info["run"])[0]["payload"]["state"] == "skipped"
     # It holds: the switch value reaches ctx.params.
-    code, info = trigger_with(hub, "mode_count", "mode=full")
+    code, info = trigger(hub, "mode_count", "mode=full")
     assert code == 0 and info["state"] == "published"
     table = pq.read_table(versions(hub, "mode_count")[-1]["location"])
     assert table.column("mode").to_pylist() == ["full"]
     assert table.column("n").to_pylist() == [100_000]
-
-
-def trigger_with(hub: Any, name: str, *params: str) -> tuple[int, dict[str, Any]]:
-    args = [a for p in params for a in ("--param", p)]
-    done = hub.cli("pipeline", "trigger", name, "--user", "demo-operator", "--wait", *args)
-    assert done.stdout.strip(), done.stderr
-    run_id = json.loads(done.stdout)["run_id"]
-    return done.returncode, cli_json(hub, "runs", "show", run_id, "--format", "json")
