@@ -164,8 +164,9 @@ def main() -> None:
                 p.stop(user)
             with ThreadPoolExecutor(args.runs) as pool:
                 conc_floor = list(pool.map(lambda _: floor.run(), users))
-        finally:
+        finally:  # whatever `up` started is stopped before its home goes away
             p.cli("hub", "stop")
+            p.cli("airflow", "stop")
             from hub.network import SandboxNetwork
 
             client = docker.from_env()

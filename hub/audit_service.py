@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Header, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -83,6 +84,10 @@ def create_app(platform=None, hub_api: str | None = None, transport=None) -> Fas
     @app.post(PREFIX + "cells")
     async def cells(batch: Batch, authorization: str | None = Header(None)) -> dict[str, int]:
         identity = await identify(authorization)
+        # DB and ledger work is blocking: off the event loop
+        return await run_in_threadpool(record, identity, batch)
+
+    def record(identity: dict[str, Any], batch: Batch) -> dict[str, int]:
         user, servers = identity["name"], server_names(identity)
         p = get_platform()
         recorded = duplicates = 0
@@ -133,8 +138,13 @@ def main() -> None:
 
     import uvicorn
 
+    from hub.sealer import Sealer
+    from hub.spawner import platform
+
+    p = platform()
+    Sealer(p, p.settings.ledger_checkpoint_minutes).start()  # the hub's checkpoint timer
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"))
-    uvicorn.run(create_app(), host=url.hostname or "127.0.0.1", port=url.port or 8101,
+    uvicorn.run(create_app(p), host=url.hostname or "127.0.0.1", port=url.port or 8101,
                 log_level="warning")  # fmt: skip
 
 

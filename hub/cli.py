@@ -320,14 +320,19 @@ def audit_verify(ctx: Context, fmt: str) -> None:
                 "entries": report.entries,
                 "checkpoints": report.checkpoints,
                 "covered_by_checkpoint": report.covered,
+                "newest_checkpoint_time": report.newest_checkpoint_time,
+                "newest_checkpoint_age_seconds": _age(report.newest_checkpoint_time),
                 "first_bad_seq": report.first_bad_seq,
                 "problems": report.problems,
             }
         )
     elif report.ok:
+        age = _age(report.newest_checkpoint_time)
+        newest = "none yet" if age is None else f"signed {_duration(age)} ago"
         click.echo(
-            f"ledger intact: {report.entries} entries, {report.checkpoints} signed checkpoints; "
-            f"{report.entries - report.covered} newest entries are not yet checkpointed"
+            f"ledger intact: {report.entries} entries, {report.checkpoints} signed checkpoints "
+            f"(newest {newest}); {report.entries - report.covered} newest entries are not yet "
+            "checkpointed"
         )
     else:
         click.echo(f"LEDGER TAMPERED: first bad entry {report.first_bad_seq}", err=True)
@@ -335,6 +340,24 @@ def audit_verify(ctx: Context, fmt: str) -> None:
             click.echo(f"  {problem}", err=True)
     if not report.ok:
         sys.exit(1)
+
+
+def _age(iso: str | None) -> float | None:
+    """Seconds since ``iso`` (a ledger time), or None."""
+    from datetime import UTC, datetime
+
+    if not iso:
+        return None
+    then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return round((datetime.now(UTC) - then).total_seconds(), 1)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @audit.command("checkpoint")

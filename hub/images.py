@@ -165,8 +165,8 @@ class ImageBuilder:
         import docker.errors
 
         for old in self.client.images.list(name=repository):
-            if old.id == keep:
-                continue
+            if old.id == keep or any(PINNED in tag for tag in old.tags):
+                continue  # a deployment runs on a pinned image until it is retired
             for tag in old.tags:
                 # an image a container still uses is kept until the next build
                 with contextlib.suppress(docker.errors.APIError):
@@ -438,6 +438,22 @@ def trustlab_wheel() -> Path:
     if not wheels:
         raise TrustlabError(f"uv build produced no wheel in {out}")
     return wheels[-1]
+
+
+PINNED = ":pinned-"  # tag of an image a deployment is frozen to (kept by the pruner)
+
+
+def pin_image(client, tag: str) -> tuple[str, str]:
+    """Tag the image ``tag`` names now as ``<repo>:pinned-<id12>``; (pinned tag, image id).
+
+    A deployment records both: it runs on that image by id, and a pinned tag that no
+    longer names that id means someone swapped the image.
+    """
+    digest = image_digest(client, tag)
+    repository = tag.rpartition(":")[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+    pinned = f"{repository}{PINNED}{digest.removeprefix('sha256:')[:12]}"
+    client.images.get(digest).tag(pinned.rpartition(":")[0], pinned.rpartition(":")[2])
+    return pinned, digest
 
 
 def image_digest(client, tag: str) -> str:

@@ -118,6 +118,7 @@ class VerifyReport:
     entries: int = 0
     checkpoints: int = 0
     covered: int = 0  # entries covered by the newest valid signed checkpoint
+    newest_checkpoint_time: str | None = None  # ISO time the newest valid one was signed
     first_bad_seq: int | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -155,9 +156,19 @@ class Ledger:
             )
 
     def append(
-        self, session: Session, actor: str, action: str, subject: str, payload: dict[str, Any]
+        self,
+        session: Session,
+        actor: str,
+        action: str,
+        subject: str,
+        payload: dict[str, Any],
+        seal: bool = False,
     ) -> LedgerEntry:
-        """Append an entry in ``session``'s transaction (it exists only if that commits)."""
+        """Append an entry in ``session``'s transaction (it exists only if that commits).
+
+        ``seal``: sign a checkpoint right after it, in the same transaction (decisions that
+        must not rest on the hash chain alone: approvals, deployments, published runs).
+        """
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
         self.ensure_algorithm(session)
@@ -181,7 +192,7 @@ class Ledger:
         )
         session.add(entry)
         session.flush()
-        if self.private_key is not None and seq % self.checkpoint_interval == 0:
+        if self.private_key is not None and (seal or seq % self.checkpoint_interval == 0):
             self.checkpoint(session)
         return entry
 
@@ -251,6 +262,7 @@ class Ledger:
                     )
                     return report
                 last_good_cp = expected
+                report.newest_checkpoint_time = cp.time
         report.covered = last_good_cp
         for cp in pending.values():  # checkpoints beyond the last entry: the log was truncated
             report.first_bad_seq = report.entries + 1
@@ -298,9 +310,13 @@ class Ledger:
             .where(Checkpoint.tree_size >= seq)
             .order_by(Checkpoint.tree_size.desc())
         ).first()
-        if cp is None:
-            cp = self.checkpoint(session)
-        assert cp is not None and self.public_key is not None
+        if cp is None:  # reading never writes: say when it will be covered
+            raise InvalidState(
+                f"ledger entry {seq} is not covered by a signed checkpoint yet; the next "
+                "scheduled checkpoint covers it (or an operator runs `trustlab audit "
+                "checkpoint`)"
+            )
+        assert self.public_key is not None
         leaves = [
             bytes.fromhex(h)
             for h in session.scalars(

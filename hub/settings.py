@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Write a signed Merkle checkpoint after this many new ledger entries.",
     )
+    ledger_checkpoint_minutes: float = Field(
+        5.0,
+        gt=0,
+        description="While the hub runs, sign a checkpoint this often when entries are "
+        "uncovered (approvals, deployments and published runs are signed at once).",
+    )
     probe_rows: int = Field(
         2000,
         ge=10,

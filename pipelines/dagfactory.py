@@ -41,7 +41,7 @@ from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, Asset, BaseOperator, TriggerRule
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from pipelines.contract import CHECK, CODE, FAIL, INPUTS, JOB, OUT, SPEC_DIR, runkey
+from pipelines.contract import CHECK, CODE, FAIL, INPUTS, JOB, OUT, SPEC_DIR, binding_digest, runkey
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,8 @@ def _container_task(spec: dict[str, Any], step: str) -> Any:
     limits = spec["limits"]
     return HardenedDockerOperator(
         task_id=step,
-        image=spec["image"],
+        # by content id: a tag moved after verify checked it cannot change what runs
+        image=spec.get("image_digest") or spec["image"],
         command=["python", "-m", "pipelines.prodjob", step, f"/work/{JOB}"],
         container_name=f"trustlab-{step}-{spec['deployment']}-{{{{ run_id | runkey }}}}",
         mounts=mounts,
@@ -212,6 +213,8 @@ class TrustlabStep(BaseOperator):
         self.step = step
         self.python = spec["python"]
         self.deployment = int(spec["deployment"])
+        # What this DAG was built from; verify refuses it unless it is what was deployed.
+        self.binding = binding_digest(spec)
 
     def execute(self, context: Any) -> Any:
         ti = context["ti"]
@@ -222,7 +225,7 @@ class TrustlabStep(BaseOperator):
         ]  # fmt: skip
         if self.step == "verify":
             conf = getattr(context.get("dag_run"), "conf", None) or {}
-            cmd += ["--conf", json.dumps(conf)]
+            cmd += ["--conf", json.dumps(conf), "--binding", self.binding]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
         )
@@ -254,6 +257,21 @@ class _HardenedAPI:
 
     def create_host_config(self, **kwargs: Any) -> Any:
         return self._api.create_host_config(**{**kwargs, **self._hardening})
+
+    def images(self, name: str | None = None, **kwargs: Any) -> Any:
+        """An image id is present when it can be inspected (the stock check filters by
+        reference, which never matches an id, and would then try to pull)."""
+        if name and name.startswith("sha256:"):
+            try:
+                return [self._api.inspect_image(name)]
+            except docker.errors.ImageNotFound:
+                return []
+        return self._api.images(name=name, **kwargs)
+
+    def pull(self, image: str, **_: Any) -> Any:
+        raise AirflowFailException(
+            f"image {image} is not on this Docker engine; trustlab never pulls: redeploy"
+        )
 
     def wait(self, *args: Any, **kwargs: Any) -> Any:
         result = self._api.wait(*args, **kwargs)

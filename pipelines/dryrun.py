@@ -117,7 +117,7 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
 
     from hub.catalog import Catalog
     from hub.errors import TrustlabError
-    from hub.images import ImageBuilder, docker_client
+    from hub.images import ImageBuilder, docker_client, image_digest
     from sandbox.builder import latest_sample
 
     settings = platform.settings
@@ -151,10 +151,12 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     job = {"pipeline": "/pipeline", "out": "/out", "pii": pii}
     (work / "out" / "job.json").write_text(json.dumps(job))
     (work / "out").chmod(0o777)  # the container's uid 1000 writes here
-    log(f"dry run of {version['version'][:12]} in {settings.runner_image} (no network)")
+    image = image_digest(client, settings.runner_image)
+    log(f"dry run of {version['version'][:12]} in {settings.runner_image} "
+        f"({image[:19]}, no network)")  # fmt: skip
     try:
         container = client.containers.run(
-            settings.runner_image,
+            image,  # by content id: what is recorded is what ran
             ["python", "-m", "pipelines.dryrun", "/out/job.json"],
             detach=True, network_mode="none", read_only=True, user="1000:1000",
             cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
@@ -175,10 +177,10 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
         container.remove(force=True)
     result_file = work / "out" / "result.json"
     if not result_file.exists():
-        return {"passed": False, "inputs": {}, "outputs": {},
+        return {"passed": False, "inputs": {}, "outputs": {}, "image": image,
                 "problems": [f"the dry run container exited {status.get('StatusCode')} "
                              f"without a result; last output:\n{logs[-2000:]}"]}  # fmt: skip
-    return json.loads(result_file.read_text())
+    return {**json.loads(result_file.read_text()), "image": image}
 
 
 if __name__ == "__main__":

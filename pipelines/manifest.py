@@ -65,6 +65,14 @@ class InvalidPipeline(TrustlabError):
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """A pipeline folder as a version sees it: the files taken, and those left out."""
+
+    files: dict[str, bytes]
+    skipped: dict[str, str]  # relative path -> why it was left out
+
+
+@dataclass(frozen=True)
 class Manifest:
     name: str
     description: str
@@ -251,23 +259,42 @@ def check_code(folder: Path) -> ast.Module:
     return tree
 
 
-def snapshot_files(folder: Path) -> dict[str, bytes]:
-    """The files that make up a pipeline version (relative path -> bytes), sorted."""
+def take_snapshot(folder: Path) -> Snapshot:
+    """The files that make up a pipeline version, and what was left out (with why).
+
+    Paths are judged relative to ``folder``, so where the folder lives (a dot-folder such
+    as ``~/.local/share``, a path with spaces) never changes what is taken.
+    """
     folder = Path(folder)
     files: dict[str, bytes] = {}
+    skipped: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts):
+        left_out = next((p for p in rel.parts if p in SKIP_DIRS or p.startswith(".")), None)
+        if left_out is not None:
+            top = Path(*rel.parts[: rel.parts.index(left_out) + 1])
+            if top.as_posix() not in skipped:
+                kind = "cache" if left_out in SKIP_DIRS else "hidden"
+                what = "folder" if (folder / top).is_dir() else "file"
+                skipped[top.as_posix()] = f"{kind} {what}"
             continue
         if path.is_symlink():
             raise InvalidPipeline(f"{path}: symbolic links are not allowed in a pipeline")
+        if path.is_dir():
+            continue
         if not path.is_file() or path.suffix not in INCLUDE:
+            skipped[rel.as_posix()] = f"not a pipeline file type ({path.suffix or 'no suffix'})"
             continue
         if path.stat().st_size > MAX_FILE:
             raise InvalidPipeline(f"{path}: larger than {MAX_FILE // 1000} kB; data does not "
                                   "belong in a pipeline folder")  # fmt: skip
         files[rel.as_posix()] = path.read_bytes()
-    return files
+    return Snapshot(files, skipped)
+
+
+def snapshot_files(folder: Path) -> dict[str, bytes]:
+    """The files that make up a pipeline version (relative path -> bytes), sorted."""
+    return take_snapshot(folder).files
 
 
 def version_id(files: dict[str, bytes]) -> str:

@@ -29,6 +29,7 @@ class PipelineVersion(Base):
     snapshot: Mapped[str] = mapped_column(Text)  # folder holding the files
     manifest: Mapped[str] = mapped_column(Text)  # JSON
     scan: Mapped[str | None] = mapped_column(Text)  # JSON report
+    skipped: Mapped[str | None] = mapped_column(Text)  # JSON: path -> why it was left out
     dry_run: Mapped[str | None] = mapped_column(Text)  # JSON: inputs, outputs, lineage, gx
 
     decisions: Mapped[list[Decision]] = relationship(

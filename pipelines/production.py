@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.models import ColumnClass, Dataset, DatasetVersion, Organisation
 from hub.platform import Platform
+from pipelines import binding as bound
 from pipelines import contract
 from pipelines.airflowctl import Airflow, AirflowError
 from pipelines.manifest import (
@@ -192,7 +193,11 @@ class Production:
                 self.platform.ledger.append(
                     session, user, action, f"pipeline:{name}",
                     {"version": vid, "dag_id": dep.dag_id, "deployment": dep.id,
-                     "replaces": old.version_id if old else None},
+                     "replaces": old.version_id if old else None,
+                     "binding": contract.binding_digest(spec), "image": spec["image_digest"],
+                     "approvals": [f"{d.role}:{d.org or '-'}:{d.reviewer}"
+                                   for d in v.decisions if d.decision == "approve"]},
+                    seal=True,
                 )  # fmt: skip
                 self._write_spec(spec)
                 result = {
@@ -237,7 +242,10 @@ class Production:
     # --- specs (what Airflow's DAG factory reads) ---------------------------------------
 
     def build_spec(self, session: Session, dep: Deployment, v: PipelineVersion) -> dict[str, Any]:
+        from hub.images import docker_client, pin_image
+
         s = self.settings
+        image, digest = pin_image(docker_client(), s.runner_image)
         manifest = json.loads(v.manifest)
         mounts, assets_in = [], []
         for name in manifest["inputs"]:
@@ -271,7 +279,8 @@ class Production:
             "runner": s.production_runner,
             "master": s.production_spark_master,
             "driver_memory": s.runner_driver_memory,
-            "image": s.runner_image,
+            "image": image,
+            "image_digest": digest,
             "limits": {
                 "memory": s.runner_mem_limit,
                 "cpus": s.runner_cpu_limit,
@@ -404,9 +413,18 @@ class Production:
         return self.staging_root / dag / contract.runkey(run_id)
 
     def verify(
-        self, deployment: int, dag: str, run_id: str, conf: dict[str, Any] | None = None
+        self,
+        deployment: int,
+        dag: str,
+        run_id: str,
+        conf: dict[str, Any] | None = None,
+        binding: str | None = None,
     ) -> dict[str, Any]:
         """Check the version may run, pin the inputs, lay out the staging folder.
+
+        ``binding`` is the digest of the spec the DAG was built from: a run whose spec,
+        runner image or code differs from the frozen deployment is refused and ledgered as
+        ``pipeline.tamper`` before any container starts (``pipelines.binding``).
 
         ``conf`` is the Airflow run's conf: ``{"params": {switch: value}}``. When the
         manifest's ``[when]`` conditions do not hold, the run is recorded as skipped and
@@ -438,6 +456,18 @@ class Production:
                 problem = f"version {vid[:12]} is {v.state} and no longer holds every approval"
             snapshot, manifest = Path(v.snapshot), json.loads(v.manifest)
             spec = json.loads(dep.spec)
+        mismatch = bound.check(spec, binding, self._spec_path(name))
+        if problem is None and mismatch:
+            reason = "; ".join(mismatch.problems)
+            self._fail_run(run_pk, "refused", reason)
+            with self.platform.db.session() as session:
+                self.platform.ledger.append(
+                    session, "production", "pipeline.tamper", f"pipeline-version:{vid}",
+                    {"dag_id": dag, "run_id": run_id, "run": run_pk, "deployment": deployment,
+                     "expected_binding": contract.binding_digest(spec),
+                     "found_binding": binding, **mismatch.to_json()},
+                )  # fmt: skip
+            raise Refused(f"{reason}; the run is refused and the ledger alerted")
         files = snapshot_files(snapshot)
         found = version_id(files)
         if problem is None and found != vid:
@@ -686,7 +716,7 @@ class Production:
         self.platform.ledger.append(
             session, "production", "product.publish", f"dataset:{out}",
             {"version": number, "content_hash": fp.content_hash, "rows": info["rows"],
-             **lineage},
+             **lineage}, seal=True,
         )  # fmt: skip
         return {"dataset": out, "version": number, "content_hash": fp.content_hash,
                 "rows": info["rows"], "location": info["location"]}  # fmt: skip
@@ -768,7 +798,7 @@ class Production:
                  "version": run.version_id, "state": run.state,
                  "params": json.loads(run.params or "{}"), "inputs": inputs,
                  "outputs": outs, "metering": json.loads(run.metering), "error": run.error,
-                 "quarantine": run.quarantine},
+                 "quarantine": run.quarantine}, seal=True,
             )  # fmt: skip
             result = _run_row(run, full=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -854,12 +884,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--try", dest="attempt", type=int, default=1)
     parser.add_argument("--conf", default="{}", help="the Airflow run's conf (JSON)")
+    parser.add_argument("--binding", help="digest of the spec the DAG was built from")
     args = parser.parse_args(argv)
     platform = Platform()
     prod = Production(platform)
     try:
         if args.step == "verify":
-            result = prod.verify(args.deployment, args.dag_id, args.run_id, json.loads(args.conf))
+            result = prod.verify(args.deployment, args.dag_id, args.run_id,
+                                 json.loads(args.conf), args.binding)  # fmt: skip
         else:
             result = getattr(prod, args.step)(args.deployment, args.dag_id, args.run_id)
     except TrustlabError as exc:

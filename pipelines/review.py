@@ -20,7 +20,7 @@ from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.identity import Directory, PermissionDenied
 from hub.models import Dataset
 from hub.platform import Platform
-from pipelines.manifest import check_code, load_manifest, snapshot_files, version_id
+from pipelines.manifest import check_code, load_manifest, snapshot_files, take_snapshot, version_id
 from pipelines.models import Decision, PipelineVersion, Waiver
 from pipelines.scanner import RULES, SEVERITIES, Scanner, report
 
@@ -114,7 +114,8 @@ class Review:
     def submit(self, folder: Path, user: str) -> dict[str, Any]:
         manifest = load_manifest(folder)
         check_code(folder)
-        files = snapshot_files(folder)
+        snap = take_snapshot(folder)
+        files = snap.files
         vid = version_id(files)
         with self.platform.db.session() as session:
             for name in manifest.inputs:
@@ -151,6 +152,7 @@ class Review:
                 previous_id=previous.id if previous else None,
                 snapshot=str(target),
                 manifest=json.dumps(manifest.to_json()),
+                skipped=json.dumps(snap.skipped),
             )
             session.add(version)
             session.flush()
@@ -165,6 +167,7 @@ class Review:
                     "files": sorted(files),
                     "inputs": list(manifest.inputs),
                     "outputs": list(manifest.outputs),
+                    "skipped": sorted(snap.skipped),
                 },
             )
         self.scan(vid)
@@ -199,7 +202,8 @@ class Review:
             overrides = self.severities()
             self._record_severities(session, overrides)
             scanner = Scanner(manifest["inputs"], manifest["outputs"], overrides, sensitive)
-            findings = scanner.scan_folder(Path(v.snapshot))
+            skipped = json.loads(v.skipped or "{}")
+            findings = scanner.scan_files(snapshot_files(Path(v.snapshot)), skipped)
             result = report(findings, [(w.rule, w.file, w.line) for w in v.waivers])
             v.scan = json.dumps(result)
             v.state = "blocked" if result["blocked"] else "scanned"
@@ -352,6 +356,7 @@ class Review:
                     f"pipeline.{decision}",
                     f"pipeline:{v.name}",
                     {"version": v.id, "role": r, "org": o or None, "reason": reason},
+                    seal=True,
                 )
             session.flush()
             if decision == "reject":
@@ -367,6 +372,7 @@ class Review:
                         "version": v.id,
                         "by": [f"{d.role}:{d.org or '-'}:{d.reviewer}" for d in v.decisions],
                     },
+                    seal=True,
                 )
         return self.status(ref)
 

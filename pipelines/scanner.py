@@ -72,6 +72,12 @@ RULES: dict[str, Rule] = {
         Rule("ENV001", "secrets", "Environment and secret access",
              "Environment variables hold credentials of the runtime; configuration comes "
              "through ctx.params."),
+        Rule("SCAN001", "coverage", "File left out of the version",
+             "Hidden files, caches and files of other types are not part of the version, so "
+             "they never run; reviewers still see that they were there.", "low"),
+        Rule("SCAN002", "coverage", "File the scanner cannot read",
+             "Python the scanner cannot decode or parse cannot be cleared; it would be "
+             "silence, not safety."),
         Rule("CTX001", "ctx", "Undeclared dataset",
              "ctx.read/ctx.write may only name datasets the manifest declares (and reviewers "
              "approve); a computed name cannot be checked."),
@@ -196,6 +202,9 @@ class _Analysis:
         self.views: set[str] = set()  # temp views the code registers
         self.ctx_names: set[str] = {"ctx"}
         self.spark_names: set[str] = {"spark", "sc"}
+        self.functions = {
+            n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "run":
                 args = node.args.posonlyargs + node.args.args
@@ -589,6 +598,8 @@ class _Visitor(ast.NodeVisitor):
             self._sql(node)
         elif name in EXPR_METHODS:
             self._expressions(node)
+        elif name == "pipe" and self._is_command_pipe(node, func):
+            self.add("PROC001", node, ".pipe() runs a command on every executor")
         elif name in ("checkpoint", "localCheckpoint", "setCheckpointDir"):
             self.add("LAND001", node, f".{name}() lands data on disk")
         elif name == "persist":
@@ -664,6 +675,20 @@ class _Visitor(ast.NodeVisitor):
             self.add("SQL001", node, problem)
 
     # helpers
+    def _is_command_pipe(self, node: ast.Call, func: ast.Attribute) -> bool:
+        """RDD.pipe(command) (a string, an argv list, anything computed), not pandas'
+        pipe(function) with a lambda or a function defined or imported here."""
+        if not node.args:
+            return any(k.arg == "command" for k in node.keywords)
+        arg = node.args[0]
+        if "rdd" in ast.unparse(func.value).lower():
+            return True
+        if isinstance(arg, ast.Lambda):
+            return False
+        if isinstance(arg, ast.Name) and arg.id in self.an.functions:
+            return False
+        return isinstance(fold(arg, self.an.constants), str) or resolve(arg, self.an) is None
+
     def _is_ctx(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Name) and node.id in self.an.ctx_names
 
@@ -748,6 +773,8 @@ def sql_problems(sql: str, views: Iterable[str] = ()) -> list[str]:
                 problems.append(f"SQL command {word} the scanner cannot clear")
         elif isinstance(stmt, exp.Drop | exp.Alter | exp.Delete | exp.Update | exp.Merge):
             problems.append(f"SQL {stmt.key.upper()} changes tables outside ctx")
+        if any(True for _ in stmt.find_all(exp.QueryTransform)):
+            problems.append("SQL TRANSFORM … USING runs a command on every executor")
         for call in stmt.find_all(exp.Anonymous, exp.Func):
             name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).lower()
             if name in JVM_SQL_FUNCTIONS:
@@ -799,20 +826,53 @@ class Scanner:
         return sorted(visitor.findings, key=lambda f: (f.file, f.line, f.rule))
 
     def scan_folder(self, folder: Path) -> list[Finding]:
-        from pipelines.manifest import InvalidPipeline
+        """Scan what a version of ``folder`` would hold (paths relative to the folder)."""
+        from pipelines.manifest import take_snapshot
 
-        findings: list[Finding] = []
-        for path in sorted(Path(folder).rglob("*.py")):
-            rel = path.relative_to(folder).as_posix()
-            if any(part.startswith(".") or part == "__pycache__" for part in path.parts):
+        snapshot = take_snapshot(folder)
+        return self.scan_files(snapshot.files, snapshot.skipped)
+
+    def scan_files(
+        self, files: Mapping[str, bytes], skipped: Mapping[str, str] | None = None
+    ) -> list[Finding]:
+        """Scan a snapshot (relative path -> bytes); ``skipped``: what it left out, and why.
+
+        Every Python file is parsed; one that cannot be decoded or parsed is a high
+        finding, and every file left out is a low one, so nothing is passed over silently.
+        """
+        findings = [
+            Finding("SCAN001", self.severity("SCAN001"), rel, 0, f"left out of the version: {why}")
+            for rel, why in sorted((skipped or {}).items())
+        ]
+        for rel in sorted(files):
+            if not rel.endswith(".py"):
                 continue
             try:
-                findings += self.scan_source(path.read_text(encoding="utf-8"), rel)
-            except SyntaxError as exc:
-                raise InvalidPipeline(f"{rel}:{exc.lineno}: syntax error: {exc.msg}") from None
-            except UnicodeDecodeError:
-                raise InvalidPipeline(f"{rel}: not UTF-8 text") from None
-        return findings
+                source = files[rel].decode("utf-8")
+                findings += self.scan_source(source, rel)
+            except UnicodeDecodeError as exc:
+                findings.append(
+                    Finding(
+                        "SCAN002",
+                        self.severity("SCAN002"),
+                        rel,
+                        0,
+                        f"not UTF-8 text (byte {exc.start}); cannot be scanned",
+                    )
+                )
+            except (SyntaxError, ValueError) as exc:
+                line = getattr(exc, "lineno", None) or 0
+                msg = getattr(exc, "msg", None) or str(exc)
+                findings.append(
+                    Finding(
+                        "SCAN002",
+                        self.severity("SCAN002"),
+                        rel,
+                        line,
+                        f"cannot be parsed ({msg}); cannot be scanned",
+                    )
+                )
+        return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
 
 
 def report(findings: list[Finding], waived: Iterable[tuple[str, str, int]] = ()) -> dict[str, Any]:

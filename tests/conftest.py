@@ -266,6 +266,47 @@ class HubUnderTest:
                 volume.remove(force=True)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A run ended by SIGTERM (a CI timeout, `kill`) tears down like Ctrl-C does: pytest
+    runs the session fixtures' finalizers, so no hub or Airflow outlives it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+
+        def interrupt(signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+# Homes of the session platforms that are running; one a killed run left is stopped first.
+RUNNING = Path(os.environ.get("TRUSTLAB_CACHE") or Path.home() / ".cache" / "trustlab") / (
+    "test-platforms.txt"
+)
+
+
+def _running_homes() -> list[Path]:
+    try:
+        return [Path(line) for line in RUNNING.read_text().splitlines() if line.strip()]
+    except OSError:
+        return []
+
+
+def _remember(home: Path, running: bool) -> None:
+    homes = [h for h in _running_homes() if h != home] + ([home] if running else [])
+    RUNNING.parent.mkdir(parents=True, exist_ok=True)
+    RUNNING.write_text("".join(f"{h}\n" for h in homes))
+
+
+def clear_stale_platforms() -> None:
+    """Stop the hub, Airflow and containers of an earlier run that was killed (SIGKILL)."""
+    for home in _running_homes():
+        if home.exists():
+            HubUnderTest(home).teardown()
+        _remember(home, running=False)
+
+
 @pytest.fixture(scope="session")
 def hub_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubUnderTest]:
     """One hub for the whole run (sandbox, browser and audit tests share it)."""
@@ -275,7 +316,9 @@ def hub_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubUnde
         docker.from_env().ping()
     except Exception as exc:
         pytest.fail(f"no Docker engine ({exc}); run the suite with `make test`, which starts one")
+    clear_stale_platforms()
     hub = HubUnderTest(tmp_path_factory.mktemp("hub-home"))
+    _remember(hub.home, running=True)
     try:
         hub.up = hub.cli("up")
         assert hub.up.returncode == 0, f"trustlab up failed:\n{hub.up.stdout}\n{hub.up.stderr}"
@@ -283,3 +326,4 @@ def hub_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubUnde
         yield hub
     finally:
         hub.teardown()
+        _remember(hub.home, running=False)

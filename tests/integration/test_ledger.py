@@ -223,8 +223,14 @@ def proof(platform: Platform) -> dict:
 
 
 def test_proof_roundtrip_cli(platform: Platform, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    append(platform, 7)
+    append(platform, 7)  # checkpoints every 4 entries: entry 7 is not covered yet
     out = tmp_path / "p.json"
+    refused = cli("audit", "proof", "7", "--out", str(out))
+    assert refused.returncode == 2 and "not covered by a signed checkpoint" in refused.stderr
+    assert not out.exists()
+    with platform.db.session() as s:  # reading a proof wrote nothing
+        assert platform.ledger.verify(s).checkpoints == 1
+    assert cli("audit", "checkpoint").returncode == 0
     made = cli("audit", "proof", "7", "--out", str(out))
     assert made.returncode == 0, made.stderr
     pub = tmp_path / "pub.pem"
@@ -348,3 +354,21 @@ def test_sm3_ledger_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def
     with p.db.session() as s:
         assert not sha_view.verify(s).ok
     p.close()
+
+
+def test_sealed_entries_and_the_timer_sign_checkpoints(platform: Platform, cli) -> None:  # type: ignore[no-untyped-def]
+    from hub.sealer import Sealer
+
+    append(platform, 1)
+    with platform.db.session() as s:
+        platform.ledger.append(s, "tester", "pipeline.approve", "pipeline:x", {}, seal=True)
+    report = verify(platform)
+    assert (report.entries, report.covered, report.checkpoints) == (2, 2, 1)
+    assert report.newest_checkpoint_time is not None
+    append(platform, 1)  # entry 3: uncovered until the timer's next round
+    sealer = Sealer(platform, minutes=60)
+    assert sealer.seal_once() == 3
+    assert sealer.seal_once() is None  # nothing new: nothing signed
+    assert verify(platform).covered == 3
+    shown = cli("audit", "verify")
+    assert shown.returncode == 0 and "newest signed" in shown.stdout and " ago" in shown.stdout

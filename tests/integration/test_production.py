@@ -215,6 +215,102 @@ def test_code_edited_after_approval_is_refused_and_ledgered(hub_under_test: Any)
     assert done.returncode == 2
 
 
+def wait_reparsed(hub: Any, since: float, timeout: float = 120) -> None:
+    """Wait until Airflow's dag-processor has parsed the demo DAG's spec after ``since``."""
+    from datetime import datetime
+
+    client = Airflow(platform(hub).settings).client()
+    dag = f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parsed = (client.dag(dag) or {}).get("last_parsed_time")
+        if parsed and datetime.fromisoformat(parsed.replace("Z", "+00:00")).timestamp() > since:
+            return
+        time.sleep(1)
+    raise AssertionError(f"Airflow did not re-parse {dag} within {timeout:.0f} s")
+
+
+class EditedSpec:
+    """The live demo spec in Airflow's DAGs folder, edited as an intruder would, then put
+    back; each waits until Airflow parsed the file again."""
+
+    def __init__(self, hub: Any, change: Any) -> None:
+        self.hub, self.change = hub, change
+        self.path = hub.home / "airflow" / "dags" / "trustlab" / f"{DEMO}.json"
+
+    def __enter__(self) -> dict[str, Any]:
+        self.original = self.path.read_text()
+        spec = json.loads(self.original)
+        self.change(spec)
+        since = time.time()
+        self.path.write_text(json.dumps(spec, indent=2))
+        wait_reparsed(self.hub, since)
+        return spec
+
+    def __exit__(self, *exc: Any) -> None:
+        since = time.time()
+        self.path.write_text(self.original)
+        wait_reparsed(self.hub, since)
+
+
+def assert_refused_before_any_container(hub: Any, info: dict[str, Any], before: int) -> dict:
+    assert info["state"] == "refused", info
+    assert tasks(info)["verify"] == ("failed", 1)  # refused, not retried
+    for step in ("run", "validate", "publish"):  # never started: no container ran
+        assert tasks(info)[step][0] == "upstream_failed", info["tasks"]
+    assert len(versions(hub, DEMO)) == before
+    alerts = [e for e in hub.ledger("pipeline.tamper") if e["payload"]["run"] == info["run"]]
+    assert len(alerts) == 1, alerts
+    return alerts[0]["payload"]
+
+
+def _extra_mount(spec: dict[str, Any]) -> None:
+    spec["mounts"].append({"source": "/etc", "target": "/data/raw/people/etc"})
+
+
+def _other_image(spec: dict[str, Any]) -> None:
+    other = docker.from_env().images.get(Settings().sandbox_image)
+    spec["image"], spec["image_digest"] = Settings().sandbox_image, other.id
+
+
+@pytest.mark.parametrize(
+    ("change", "field"), [(_extra_mount, "mounts"), (_other_image, "image_digest")]
+)
+def test_a_deployed_spec_edited_afterwards_is_refused(
+    hub_under_test: Any, change: Any, field: str
+) -> None:
+    hub = hub_under_test
+    before = len(versions(hub, DEMO))
+    with EditedSpec(hub, change):
+        code, info = trigger(hub, DEMO)
+    assert code == 1
+    alert = assert_refused_before_any_container(hub, info, before)
+    assert field in alert["changed"]
+    assert alert["found_binding"] != alert["expected_binding"]
+    assert "differs from deployment" in info["error"]
+
+
+def test_a_swapped_runner_image_is_refused(hub_under_test: Any) -> None:
+    hub = hub_under_test
+    client = docker.from_env()
+    spec = json.loads((hub.home / "airflow" / "dags" / "trustlab" / f"{DEMO}.json").read_text())
+    repository, _, tag = spec["image"].rpartition(":")
+    assert tag.startswith("pinned-") and client.images.get(spec["image"]).id == spec["image_digest"]
+    impostor = client.images.get(Settings().sandbox_image)
+    before = len(versions(hub, DEMO))
+    impostor.tag(repository, tag)  # the pinned tag now names another image
+    try:
+        code, info = trigger(hub, DEMO)
+    finally:
+        client.images.get(spec["image_digest"]).tag(repository, tag)
+    assert code == 1
+    alert = assert_refused_before_any_container(hub, info, before)
+    assert alert["image"] == {"expected": spec["image_digest"], "found": impostor.id,
+                              "tag": spec["image"]}  # fmt: skip
+    code, info = trigger(hub, DEMO)  # the approved image back: runs again
+    assert code == 0 and info["state"] == "published", info
+
+
 def test_an_unapproved_version_is_not_deployed(hub_under_test: Any, tmp_path: Path) -> None:
     hub = hub_under_test
     folder = tmp_path / "unapproved"

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from pipelines.scanner import RULES, Scanner, fold, report, sql_problems
 
+# Every case is also scanned as a pipeline folder that lives under dot-folders and spaces
+# (TRUSTLAB_HOME under ~/.local/share, a notebook's work volume): where the folder is must
+# never change what the scanner sees.
+AWKWARD = (".local", "share", "my pipelines", ".cache x", "pipeline")
+
 
 def scan(code: str, **kw) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     kw.setdefault("inputs", ["people"])
     kw.setdefault("outputs", ["out"])
-    findings = Scanner(**kw).scan_source(textwrap.dedent(code))
+    source = textwrap.dedent(code)
+    findings = Scanner(**kw).scan_source(source)
+    with tempfile.TemporaryDirectory(prefix=".trustlab scan ") as tmp:
+        folder = Path(tmp).joinpath(*AWKWARD)
+        folder.mkdir(parents=True)
+        (folder / "main.py").write_text(source, encoding="utf-8")
+        assert Scanner(**kw).scan_folder(folder) == findings
     return [(f.rule, f.severity) for f in findings]
 
 
@@ -49,6 +62,10 @@ BAD = {
         "import sys\nsys.modules['os'].system('id')",
         "import pty",
         "from multiprocessing import Pool",
+        "def run(ctx):\n    ctx.read('people').rdd.pipe('sh -c id')",
+        "def run(ctx):\n    r = ctx.read('people').rdd\n    r.pipe(['cat', '/etc/passwd'])",
+        "def run(ctx):\n    cmd = ctx.params['c']\n    ctx.spark.sparkContext.parallelize([1]).pipe(cmd)",
+        "def run(ctx):\n    ctx.read('people').rdd.map(str).pipe(command='id')",
     ],
     "DYN001": [
         "eval('1+1')",
@@ -112,6 +129,7 @@ BAD = {
         "def run(ctx):\n    ctx.spark.sql(\"LOAD DATA INPATH '/x' INTO TABLE t\")",
         "def run(ctx):\n    ctx.spark.sql(make_query())",
         "def run(ctx):\n    ctx.spark.sql('INSERT INTO t SELECT 1')",
+        "def run(ctx):\n    ctx.read('people').createOrReplaceTempView('p')\n    ctx.spark.sql(\"SELECT TRANSFORM(name) USING 'sh' AS (x) FROM p\")",
         "def run(ctx):\n    ctx.spark.sql(\"SELECT reflect('java.lang.Runtime', 'getRuntime') FROM people\")",
         "from pyspark.sql import functions as F\ndef run(ctx):\n    ctx.read('people').select(F.expr(\"java_method('java.lang.System', 'getenv')\"))",
         "def run(ctx):\n    ctx.read('people').selectExpr(\"reflect('java.lang.Thread', 'sleep', 1)\")",
@@ -158,7 +176,7 @@ def test_each_rule_catches_its_bad_code(rule: str, code: str) -> None:
 def test_every_rule_is_exercised_and_documented() -> None:
     from pathlib import Path
 
-    assert set(BAD) | {"LAND002"} == set(RULES)
+    assert set(BAD) | {"LAND002", "SCAN001", "SCAN002"} == set(RULES)
     doc = (Path(__file__).parents[2] / "docs" / "scanner-rules.md").read_text()
     for rule in RULES.values():
         assert f"## {rule.id}" in doc, rule.id
@@ -275,3 +293,55 @@ def test_sql_problems() -> None:
     assert any(
         "INSERT" in p for p in sql_problems("INSERT INTO t SELECT * FROM people", ["people"])
     )
+
+
+def test_pandas_pipe_with_a_function_is_not_a_command() -> None:
+    code = """
+def add_total(pdf):
+    return pdf.assign(total=pdf.a + pdf.b)
+
+def run(ctx):
+    pdf = ctx.read("people").limit(10).toPandas()
+    pdf.pipe(add_total).pipe(lambda d: d)
+    ctx.write("out", ctx.read("people"))
+"""
+    assert "PROC001" not in rules(code)
+
+
+def _folder(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    folder = tmp_path.joinpath(*AWKWARD)
+    for rel, data in {"main.py": b"def run(ctx):\n    pass\n", **files}.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return folder
+
+
+def test_files_left_out_are_findings_not_silence(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, {
+        ".sneaky.py": b"import socket\n",
+        "lib/.hidden/evil.py": b"import os\nos.system('id')\n",
+        "__pycache__/main.cpython-311.pyc": b"\x00\x01",
+        "data.csv": b"id,name\n1,x\n",
+        "notes.md": b"fine\n",
+    })  # fmt: skip
+    found = Scanner(["people"], ["out"]).scan_folder(folder)
+    left_out = {f.file: f for f in found if f.rule == "SCAN001"}
+    assert set(left_out) == {".sneaky.py", "lib/.hidden", "__pycache__", "data.csv"}
+    assert {f.severity for f in left_out.values()} == {"low"}
+    assert "hidden folder" in left_out["lib/.hidden"].message
+    assert report(found)["blocked"] is False  # nothing left out can run
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"x = '\xff\xfe caf\xe9'\n", "not UTF-8"),
+        (b"def broken(:\n    pass\n", "cannot be parsed"),
+        (b"x = 1\x00\n", "cannot be parsed"),
+    ],
+)
+def test_unreadable_python_blocks(tmp_path: Path, data: bytes, words: str) -> None:
+    found = Scanner(["people"], ["out"]).scan_folder(_folder(tmp_path, {"helpers/util.py": data}))
+    assert [(f.rule, f.severity, f.file) for f in found] == [("SCAN002", "high", "helpers/util.py")]
+    assert words in found[0].message
+    assert report(found)["blocked"] is True
