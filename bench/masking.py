@@ -74,7 +74,7 @@ def trustlab_build(platform: Platform, name: str, out: Path) -> dict[str, float]
         marks.append((label, time.perf_counter()))
 
     start = time.perf_counter()
-    SampleBuilder(platform, step).build(BuildRequest(name, all_rows=True, out=out))
+    SampleBuilder(platform, step, actor="bench").build(BuildRequest(name, all_rows=True, out=out))
     end = time.perf_counter()
     phases: dict[str, float] = {}
     for (label, t0), (_, t1) in zip(marks, [*marks[1:], ("end", end)], strict=True):
@@ -92,12 +92,12 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="trustlab-bench-"))
     try:
-        settings = Settings(home=work / "home", actor="bench", spark_driver_memory="4g")
+        settings = Settings(home=work / "home", spark_driver_memory="4g")
         spark = spark_session(settings)
         source = demo_parquet(args.rows, spark, work)
         platform = Platform(settings)
         platform.init()
-        catalog = Catalog(platform)
+        catalog = Catalog(platform, "bench")
         rows_table: list[tuple[str, int, float, str]] = []
 
         # Floor: plain Parquet read + write of the same data, best of three (the first
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             name = f"people_{'names' if names else 'plain'}"
             catalog.register(Registration(str(source)), name, "civil-affairs")
             catalog.confirm(name)
-            policies = Policies(platform)
+            policies = Policies(platform, "tester")
             policies.set_rule(name, "income", "numeric_bucket", {"width": 10000})
             policies.set_rule(name, "remark", "free_text_redact", {"names": names})
             phases = trustlab_build(platform, name, work / name)

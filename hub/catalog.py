@@ -19,7 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from hub.classification import PII_TYPES, TEXT_PII, ColumnProfile, Level, Proposal
-from hub.errors import AlreadyExists, InvalidSource, InvalidState, NotFound, TrustlabError
+from hub.errors import (
+    AlreadyExists,
+    ConfigError,
+    InvalidSource,
+    InvalidState,
+    NotFound,
+    TrustlabError,
+)
 from hub.hashing import canonical_json, digest
 from hub.models import ColumnClass, Dataset, DatasetVersion, Organisation
 from hub.platform import Platform
@@ -55,9 +62,17 @@ def _version_hash(algorithm: str, fingerprint: Fingerprint, probe: Probe) -> str
 
 
 class Catalog:
-    def __init__(self, platform: Platform) -> None:
+    """The catalog; ``actor`` is who writes (the authenticated caller), reads need none."""
+
+    def __init__(self, platform: Platform, actor: str | None = None) -> None:
         self.platform = platform
         self.settings = platform.settings
+        self.actor = actor
+
+    def _actor(self) -> str:
+        if not self.actor:
+            raise ConfigError("a catalog change needs the acting user (through the platform API)")
+        return self.actor
 
     # -- helpers -----------------------------------------------------------------------
     def _get(self, session: Session, name: str) -> Dataset:
@@ -114,7 +129,7 @@ class Catalog:
         _check_name(name)
         if not ORG_RE.fullmatch(owner):
             raise TrustlabError(f"invalid owner {owner!r}: use an organisation name without spaces")
-        actor = self.settings.actor
+        actor = self._actor()
         with self.platform.db.session() as session:
             if session.scalars(select(Dataset.id).where(Dataset.name == name)).first():
                 raise AlreadyExists(
@@ -220,7 +235,7 @@ class Catalog:
         New columns get proposals and removed ones are dropped; either resets the
         classification to *proposed*, so the owner must confirm again before any use.
         """
-        actor = self.settings.actor
+        actor = self._actor()
         reg = self.registration(name)
         _, probe, fingerprint = self._scan(reg, progress)
         new_hash = _version_hash(self.settings.hash_algorithm, fingerprint, probe)
@@ -277,7 +292,7 @@ class Catalog:
             lvl = Level.parse(level) if level is not None else None
         except ValueError as exc:
             raise TrustlabError(str(exc)) from None
-        actor = self.settings.actor
+        actor = self._actor()
         with self.platform.db.session() as session:
             ds = self._get(session, name)
             col = next((c for c in ds.columns if c.name == column), None)
@@ -311,7 +326,7 @@ class Catalog:
 
     def confirm(self, name: str) -> dict[str, Any]:
         """Accept the classification as it now stands (the owner's decision, ledgered)."""
-        actor = self.settings.actor
+        actor = self._actor()
         with self.platform.db.session() as session:
             ds = self._get(session, name)
             if ds.confirmed:

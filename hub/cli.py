@@ -9,72 +9,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from hub import __version__
+from hub.commands import Context, emit_json, err, out, pass_ctx
 from hub.errors import LedgerIntegrityError, TrustlabError
-from hub.platform import Platform, plugins
-
-# Piped output (logs, CI, `make up`) is not squeezed to 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
-
-
-class Context:
-    """Lazily built platform shared by the commands of one invocation."""
-
-    def __init__(self) -> None:
-        self._platform: Platform | None = None
-
-    @property
-    def platform(self) -> Platform:
-        if self._platform is None:
-            self._platform = Platform()
-            self._platform.init()
-        return self._platform
-
-    @property
-    def catalog(self) -> Any:
-        from hub.catalog import Catalog
-
-        return Catalog(self.platform)
-
-
-pass_ctx = click.make_pass_decorator(Context, ensure=True)
-
-
-@contextmanager
-def progress_bar(description: str, unit: str) -> Iterator[Callable[[int, int | None], None]]:
-    """A Rich progress bar on stderr; yields ``update(done, total)``. Silent when not a TTY."""
-    columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
-    columns.append(DownloadColumn() if unit == "bytes" else MofNCompleteColumn())
-    columns.append(TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+from hub.plugins import plugins
 
 
 class TrustlabGroup(click.Group):
@@ -186,12 +130,12 @@ def dataset_register(
     delimiter: str | None,
     output: str,
 ) -> None:
-    """Register SOURCE (CSV file, Parquet file/folder, or SQL URL + --table) as NAME."""
-    from hub.catalog import Registration
-
-    reg = Registration(source, table, fmt, encoding, delimiter)
-    with progress_bar(f"hashing {name}", "rows" if table else "bytes") as update:
-        info = ctx.catalog.register(reg, name, owner, progress=update)
+    """Register SOURCE (CSV file, Parquet file/folder on the platform host, or SQL URL +
+    --table) as NAME (operators, admins, or a provider reviewer of OWNER)."""
+    body = {"source": _host_path(source), "name": name, "owner": owner, "table": table,
+            "format": fmt, "encoding": encoding, "delimiter": delimiter}  # fmt: skip
+    err.print(f"registering {name}: the platform reads and hashes the source …")
+    info = ctx.api.post("/datasets", body)
     if output == "json":
         emit_json(info)
         return
@@ -207,8 +151,8 @@ def dataset_register(
 @pass_ctx
 def dataset_refresh(ctx: Context, name: str) -> None:
     """Re-read NAME's source and record a new version if its content changed."""
-    with progress_bar(f"hashing {name}", "bytes") as update:
-        info = ctx.catalog.refresh(name, progress=update)
+    err.print(f"refreshing {name}: the platform re-reads and hashes the source …")
+    info = ctx.api.post(f"/datasets/{name}/refresh")
     latest = info["versions"][-1]
     if info["changed"]:
         click.echo(f"{name}: new version {latest['number']} ({latest['content_hash'][:12]})")
@@ -223,11 +167,18 @@ def dataset_refresh(ctx: Context, name: str) -> None:
 @pass_ctx
 def dataset_list(ctx: Context, fmt: str) -> None:
     """List the catalog."""
-    rows = ctx.catalog.list()
+    rows = ctx.api.get("/datasets")
     if fmt == "json":
         emit_json(rows)
     else:
         print_catalog(rows)
+
+
+def _host_path(source: str) -> str:
+    """A local path made absolute (the platform host reads it); URLs pass unchanged."""
+    if "://" in source:
+        return source
+    return str(Path(source).expanduser().resolve())
 
 
 def print_dataset(info: dict[str, Any]) -> None:
@@ -260,7 +211,7 @@ def print_dataset(info: dict[str, Any]) -> None:
 @pass_ctx
 def dataset_show(ctx: Context, name: str, fmt: str) -> None:
     """Show NAME's schema, classification and versions."""
-    info = ctx.catalog.show(name)
+    info = ctx.api.get(f"/datasets/{name}")
     if fmt == "json":
         emit_json(info)
     else:
@@ -277,8 +228,11 @@ def dataset_show(ctx: Context, name: str, fmt: str) -> None:
 def dataset_classify(
     ctx: Context, name: str, column: str, pii: str | None, level: str | None, qi: bool | None
 ) -> None:
-    """Edit the classification of one column (returns the dataset to 'proposed')."""
-    info = ctx.catalog.classify(name, column, pii, level, qi)
+    """Edit one column's classification (the owner's provider reviewers; back to 'proposed')."""
+    if pii is None and level is None and qi is None:
+        raise TrustlabError("nothing to change: pass --pii, --level and/or --qi/--no-qi")
+    body = {"pii": pii, "level": level, "quasi_identifier": qi}
+    info = ctx.api.post(f"/datasets/{name}/columns/{column}", body)
     col = next(c for c in info["columns"] if c["name"] == column)
     click.echo(
         f"{name}.{column}: {col['pii']} {col['level']}{' (QI)' if col['quasi_identifier'] else ''}"
@@ -289,8 +243,8 @@ def dataset_classify(
 @click.argument("name")
 @pass_ctx
 def dataset_confirm(ctx: Context, name: str) -> None:
-    """Accept NAME's classification as it now stands; downstream use requires this."""
-    info = ctx.catalog.confirm(name)
+    """Accept NAME's classification as it stands (the owner's provider reviewers)."""
+    info = ctx.api.post(f"/datasets/{name}/confirm")
     pii = [c["name"] for c in info["columns"] if c["pii"] != "none"]
     click.echo(
         f"{name}: classification confirmed by {info['confirmed_by']} ({len(pii)} PII columns)"
@@ -306,39 +260,49 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--file", "export_file", type=click.File("r"),
+              help="Verify an exported ledger (`audit export`) offline instead.")  # fmt: skip
+@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --file: pin the platform public key (PEM).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_ctx
-def audit_verify(ctx: Context, fmt: str) -> None:
-    """Recompute the hash chain and all signed checkpoints. Exit 1 naming the first bad entry."""
-    p = ctx.platform
-    with p.db.session() as session:
-        report = p.ledger.verify(session)
+def audit_verify(ctx: Context, export_file: Any, pubkey: Path | None, fmt: str) -> None:
+    """Recompute the hash chain and all signed checkpoints. Exit 1 naming the first bad entry.
+
+    Online (auditors, operators, admins) through the platform API, or offline from an export.
+    """
+    if export_file is not None:
+        from hub.keys import load_public_key
+        from hub.ledger import verify_export
+
+        try:
+            doc = json.load(export_file)
+        except json.JSONDecodeError as exc:
+            raise LedgerIntegrityError(f"the export is not JSON: {exc}") from None
+        key = load_public_key(pubkey.read_bytes()) if pubkey else None
+        r = verify_export(doc, key)
+        report = {"ok": r.ok, "entries": r.entries, "checkpoints": r.checkpoints,
+                  "covered_by_checkpoint": r.covered, "first_bad_seq": r.first_bad_seq,
+                  "newest_checkpoint_time": r.newest_checkpoint_time, "problems": r.problems,
+                  "key": "pinned" if key else "the export's own (not pinned)"}  # fmt: skip
+    else:
+        report = ctx.api.get("/audit/verify")
+    report["newest_checkpoint_age_seconds"] = _age(report["newest_checkpoint_time"])
     if fmt == "json":
-        emit_json(
-            {
-                "ok": report.ok,
-                "entries": report.entries,
-                "checkpoints": report.checkpoints,
-                "covered_by_checkpoint": report.covered,
-                "newest_checkpoint_time": report.newest_checkpoint_time,
-                "newest_checkpoint_age_seconds": _age(report.newest_checkpoint_time),
-                "first_bad_seq": report.first_bad_seq,
-                "problems": report.problems,
-            }
-        )
-    elif report.ok:
-        age = _age(report.newest_checkpoint_time)
+        emit_json(report)
+    elif report["ok"]:
+        age = report["newest_checkpoint_age_seconds"]
         newest = "none yet" if age is None else f"signed {_duration(age)} ago"
         click.echo(
-            f"ledger intact: {report.entries} entries, {report.checkpoints} signed checkpoints "
-            f"(newest {newest}); {report.entries - report.covered} newest entries are not yet "
-            "checkpointed"
+            f"ledger intact: {report['entries']} entries, {report['checkpoints']} signed "
+            f"checkpoints (newest {newest}); {report['entries'] - report['covered_by_checkpoint']}"
+            " newest entries are not yet checkpointed"
         )
     else:
-        click.echo(f"LEDGER TAMPERED: first bad entry {report.first_bad_seq}", err=True)
-        for problem in report.problems:
+        click.echo(f"LEDGER TAMPERED: first bad entry {report['first_bad_seq']}", err=True)
+        for problem in report["problems"]:
             click.echo(f"  {problem}", err=True)
-    if not report.ok:
+    if not report["ok"]:
         sys.exit(1)
 
 
@@ -360,51 +324,50 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _write(out_path: Path, text: str) -> None:
+    """Whole or not at all."""
+    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(out_path)
+
+
+@audit.command("export")
+@click.option("--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path))  # fmt: skip
+@pass_ctx
+def audit_export(ctx: Context, out_path: Path) -> None:
+    """Write every entry and checkpoint to a file, for `audit verify --file` offline."""
+    doc = ctx.api.get("/audit/export")
+    _write(out_path, json.dumps(doc, ensure_ascii=False))
+    click.echo(f"{len(doc['entries'])} entries, {len(doc['checkpoints'])} checkpoints -> "
+               f"{out_path}")  # fmt: skip
+
+
 @audit.command("checkpoint")
 @pass_ctx
 def audit_checkpoint(ctx: Context) -> None:
-    """Sign a checkpoint over all entries now (normally automatic)."""
-    p = ctx.platform
-    with p.db.session() as session:
-        cp = p.ledger.checkpoint(session)
-        if cp is None:
-            click.echo("nothing new to checkpoint")
-        else:
-            click.echo(f"checkpoint over {cp.tree_size} entries: root {cp.root}")
+    """Sign a checkpoint over all entries now (operators, admins; normally on a timer)."""
+    cp = ctx.api.post("/audit/checkpoint")
+    if cp["tree_size"] is None:
+        click.echo("nothing new to checkpoint")
+    else:
+        click.echo(f"checkpoint over {cp['tree_size']} entries: root {cp['root']}")
 
 
 @audit.command("log")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--action", help="Only entries with this action (e.g. dataset.register).")
 @click.option("--subject", help="Only entries about this subject (e.g. dataset:people).")
+@click.option("--by", "actor", help="Only entries by this person.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
-def audit_log(ctx: Context, limit: int, action: str | None, subject: str | None, fmt: str) -> None:
-    """Show the newest ledger entries."""
-    from sqlalchemy import select
-
-    from hub.models import LedgerEntry
-
-    p = ctx.platform
-    query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(limit)
-    if action:
-        query = query.where(LedgerEntry.action == action)
-    if subject:
-        query = query.where(LedgerEntry.subject == subject)
-    with p.db.session() as session:
-        rows = [
-            {
-                "seq": e.seq,
-                "time": e.time,
-                "actor": e.actor,
-                "action": e.action,
-                "subject": e.subject,
-                "payload": json.loads(e.payload),
-                "hash": e.hash,
-            }
-            for e in session.scalars(query)
-        ]
-    rows.reverse()
+def audit_log(
+    ctx: Context, limit: int, action: str | None, subject: str | None, actor: str | None,
+    fmt: str,
+) -> None:  # fmt: skip
+    """Show the newest ledger entries (auditors, operators, admins)."""
+    rows = ctx.api.get("/audit/entries", limit=limit, action=action, subject=subject,
+                       actor=actor)  # fmt: skip
     if fmt == "json":
         emit_json(rows)
         return
@@ -422,14 +385,9 @@ def audit_log(ctx: Context, limit: int, action: str | None, subject: str | None,
 @pass_ctx
 def audit_proof(ctx: Context, seq: int, out_path: Path | None) -> None:
     """Print an inclusion proof of entry SEQ against the newest signed checkpoint."""
-    p = ctx.platform
-    with p.db.session() as session:
-        proof = p.ledger.proof(session, seq)
-    text = json.dumps(proof, ensure_ascii=False, indent=2)
+    text = json.dumps(ctx.api.get(f"/audit/proof/{seq}"), ensure_ascii=False, indent=2)
     if out_path:
-        tmp = out_path.with_suffix(out_path.suffix + ".tmp")
-        tmp.write_text(text + "\n")
-        tmp.replace(out_path)
+        _write(out_path, text)
         click.echo(f"proof of entry {seq} written to {out_path}")
     else:
         click.echo(text)
@@ -469,39 +427,38 @@ def audit_check_proof(proof_file: Any, pubkey: Path | None) -> None:
 @audit.command("pubkey")
 @pass_ctx
 def audit_pubkey(ctx: Context) -> None:
-    """Print the platform's public key (PEM) for offline proof checking."""
-    from hub.keys import public_pem
-
-    pub = ctx.platform.ledger.public_key
-    assert pub is not None
-    click.echo(public_pem(pub), nl=False)
+    """Print the platform's checkpoint-signing public key (PEM)."""
+    click.echo(ctx.api.get("/audit/pubkey")["pem"], nl=False)
 
 
 # --- users and projects -------------------------------------------------------------------
 
 
-def _directory(ctx: Context) -> Any:
-    from hub.identity import Directory
-
-    return Directory(ctx.platform)
-
-
-def _password(password_file: Path | None, generate: bool) -> str | None:
-    if password_file is not None:
-        text = password_file.read_text().strip()
-        if len(text) < 8:
-            raise TrustlabError(f"the password in {password_file} is shorter than 8 characters")
-        return text
-    if generate:
-        import secrets
-
-        return secrets.token_urlsafe(12)
-    return None
+def _password(password_file: Path | None) -> str | None:
+    if password_file is None:
+        return None
+    text = password_file.read_text().strip()
+    if len(text) < 8:
+        raise TrustlabError(f"the password in {password_file} is shorter than 8 characters")
+    return text
 
 
 @cli.group("user")
 def user() -> None:
-    """Platform users and their roles (developer, provider --org, operator, auditor, admin)."""
+    """Platform users and their roles (developer, provider --org, operator, auditor, admin).
+
+    Admins manage users through the platform API; `user first-admin` (host only) creates
+    the first one."""
+
+
+def _print_user(info: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        emit_json(info)
+        return
+    click.echo(f"user {info['name']}: roles {', '.join(info['roles'])}")
+    if info.get("password"):
+        click.echo(f"password: {info['password']}  (shown once; change with `trustlab user "
+                   "passwd`)")  # fmt: skip
 
 
 @user.command("add")
@@ -525,20 +482,34 @@ def user_add(
     no_login: bool,
     fmt: str,
 ) -> None:
-    """Add a user with one or more roles; prints a generated password once."""
-    from hub.identity import Role
+    """Add a user with one or more roles (admins); prints a generated password once."""
+    body = {"name": name, "roles": list(roles), "org": org, "login": not no_login,
+            "password": _password(password_file)}  # fmt: skip
+    _print_user(ctx.api.post("/users", body), fmt)
 
-    password = None if no_login else _password(password_file, generate=True)
-    parsed = [Role(r, org if r == "provider" else None) for r in roles]
-    if org and "provider" not in roles:
-        raise TrustlabError("--org applies to the provider role only")
-    info = _directory(ctx).add_user(name, parsed, password, ctx.platform.settings.actor)
-    if fmt == "json":
-        emit_json({**info, "password": password if password_file is None else None})
-        return
-    click.echo(f"user {name}: roles {', '.join(info['roles'])}")
-    if password and password_file is None:
-        click.echo(f"password: {password}  (shown once; change with `trustlab user passwd`)")
+
+@user.command("first-admin")
+@click.argument("name")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path, exists=True))
+@pass_ctx
+def user_first_admin(ctx: Context, name: str, password_file: Path | None) -> None:
+    """Host only: create the first admin of a platform that has none (then use the API)."""
+    import secrets
+
+    from hub.hubctl import Hub
+    from hub.identity import HOST, Directory, Role
+
+    directory = Directory(ctx.platform)
+    if any("admin" in u["roles"] for u in directory.list_users()):
+        raise TrustlabError("this platform has an admin already; admins add users with "
+                            "`trustlab user add`")  # fmt: skip
+    password = _password(password_file) or secrets.token_urlsafe(12)
+    info = directory.add_user(name, [Role("admin")], password, HOST)
+    hub = Hub(ctx.platform.settings)
+    if hub.healthy():  # a running hub learns the user now (else at its next start)
+        with hub.client() as client:
+            client.post(f"/users/{name}")
+    _print_user({**info, "password": None if password_file else password}, "table")
 
 
 @user.command("role")
@@ -547,11 +518,8 @@ def user_add(
 @click.option("--org", help="Organisation, for the provider role.")
 @pass_ctx
 def user_role(ctx: Context, name: str, role: str, org: str | None) -> None:
-    """Give NAME another role."""
-    from hub.identity import Role
-
-    info = _directory(ctx).add_role(name, Role(role, org), ctx.platform.settings.actor)
-    click.echo(f"user {name}: roles {', '.join(info['roles'])}")
+    """Give NAME another role (admins)."""
+    _print_user(ctx.api.post(f"/users/{name}/roles", {"role": role, "org": org}), "table")
 
 
 @user.command("passwd")
@@ -559,20 +527,20 @@ def user_role(ctx: Context, name: str, role: str, org: str | None) -> None:
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path, exists=True))
 @pass_ctx
 def user_passwd(ctx: Context, name: str, password_file: Path | None) -> None:
-    """Set NAME's password (from a file, or a generated one printed once)."""
-    password = _password(password_file, generate=True)
-    assert password is not None
-    _directory(ctx).set_password(name, password, ctx.platform.settings.actor)
-    if password_file is None:
-        click.echo(f"password: {password}")
+    """Set NAME's password (yours, or anyone's for admins); from a file, or generated."""
+    done = ctx.api.post(f"/users/{name}/password", {"password": _password(password_file)})
+    if done.get("password"):
+        click.echo(f"password: {done['password']}")
+    else:
+        click.echo(f"password of {name} set")
 
 
 @user.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
 def user_list(ctx: Context, fmt: str) -> None:
-    """Users, roles, hub groups and projects."""
-    users = _directory(ctx).list_users()
+    """Users, roles, hub groups and projects (admins, operators, auditors)."""
+    users = ctx.api.get("/users")
     if fmt == "json":
         emit_json(users)
         return
@@ -600,98 +568,137 @@ def _print_project(info: dict[str, Any], fmt: str) -> None:
         click.echo(f"  {g['dataset']} ({g['kind']}, owner {g['owner']}): {g['status']}{decided}")
 
 
+FMT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+
+
 @project.command("create")
 @click.argument("name")
 @click.option("--description", default="")
 @click.option("--member", "members", multiple=True, help="A member; repeat for several.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FMT
 @pass_ctx
 def project_create(
     ctx: Context, name: str, description: str, members: tuple[str, ...], fmt: str
 ) -> None:
-    """Create a project."""
-    info = _directory(ctx).create_project(
-        name, description, list(members), ctx.platform.settings.actor
-    )
-    _print_project(info, fmt)
+    """Create a project (operators, admins)."""
+    body = {"name": name, "description": description, "members": list(members)}
+    _print_project(ctx.api.post("/projects", body), fmt)
 
 
 @project.command("add-member")
 @click.argument("name")
-@click.argument("user_name", metavar="USER")
+@click.argument("member", metavar="USER")
+@FMT
 @pass_ctx
-def project_add_member(ctx: Context, name: str, user_name: str) -> None:
-    """Add USER to project NAME."""
-    _print_project(
-        _directory(ctx).add_member(name, user_name, ctx.platform.settings.actor), "table"
-    )
+def project_add_member(ctx: Context, name: str, member: str, fmt: str) -> None:
+    """Add USER to project NAME (operators, admins)."""
+    _print_project(ctx.api.post(f"/projects/{name}/members", {"user": member}), fmt)
 
 
 @project.command("request")
 @click.argument("name")
 @click.argument("dataset_name", metavar="DATASET")
-@click.option("--user", "user_name", required=True, help="The requesting member.")
+@FMT
 @pass_ctx
-def project_request(ctx: Context, name: str, dataset_name: str, user_name: str) -> None:
-    """A member requests DATASET for project NAME (its owner decides)."""
-    _print_project(_directory(ctx).request_grant(name, dataset_name, user_name), "table")
+def project_request(ctx: Context, name: str, dataset_name: str, fmt: str) -> None:
+    """Request DATASET for project NAME, as a member (its owner's reviewer decides)."""
+    _print_project(ctx.api.post(f"/projects/{name}/grants", {"dataset": dataset_name}), fmt)
 
 
 @project.command("approve")
 @click.argument("name")
 @click.argument("dataset_name", metavar="DATASET")
-@click.option("--user", "user_name", required=True, help="A provider reviewer of the owner.")
+@FMT
 @pass_ctx
-def project_approve(ctx: Context, name: str, dataset_name: str, user_name: str) -> None:
-    """The data owner's reviewer approves the requested grant."""
-    _print_project(_directory(ctx).decide_grant(name, dataset_name, user_name, True, None), "table")
+def project_approve(ctx: Context, name: str, dataset_name: str, fmt: str) -> None:
+    """Approve the requested grant, as a provider reviewer of the data owner."""
+    _print_project(ctx.api.post(f"/projects/{name}/grants/{dataset_name}/approve"), fmt)
 
 
 @project.command("reject")
 @click.argument("name")
 @click.argument("dataset_name", metavar="DATASET")
-@click.option("--user", "user_name", required=True, help="A provider reviewer of the owner.")
 @click.option("--reason", required=True)
+@FMT
 @pass_ctx
-def project_reject(ctx: Context, name: str, dataset_name: str, user_name: str, reason: str) -> None:
-    """The data owner's reviewer rejects the requested grant, with a reason."""
-    _print_project(
-        _directory(ctx).decide_grant(name, dataset_name, user_name, False, reason), "table"
-    )
+def project_reject(ctx: Context, name: str, dataset_name: str, reason: str, fmt: str) -> None:
+    """Reject the requested grant with a reason, as a provider reviewer of the data owner."""
+    path = f"/projects/{name}/grants/{dataset_name}/reject"
+    _print_project(ctx.api.post(path, {"reason": reason}), fmt)
 
 
 @project.command("revoke")
 @click.argument("name")
 @click.argument("dataset_name", metavar="DATASET")
-@click.option("--user", "user_name", required=True, help="A provider reviewer of the owner.")
 @click.option("--reason", required=True)
+@FMT
 @pass_ctx
-def project_revoke(ctx: Context, name: str, dataset_name: str, user_name: str, reason: str) -> None:
+def project_revoke(ctx: Context, name: str, dataset_name: str, reason: str, fmt: str) -> None:
     """Withdraw an approved grant (new sandboxes stop mounting it)."""
-    _directory(ctx).revoke_grant(name, dataset_name, user_name, reason)
-    _print_project(_directory(ctx).show_project(name), "table")
+    path = f"/projects/{name}/grants/{dataset_name}/revoke"
+    _print_project(ctx.api.post(path, {"reason": reason}), fmt)
 
 
 @project.command("show")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FMT
 @pass_ctx
 def project_show(ctx: Context, name: str, fmt: str) -> None:
     """Members and grants of a project."""
-    _print_project(_directory(ctx).show_project(name), fmt)
+    _print_project(ctx.api.get(f"/projects/{name}"), fmt)
 
 
 @project.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FMT
 @pass_ctx
 def project_list(ctx: Context, fmt: str) -> None:
-    """All projects."""
-    projects = _directory(ctx).list_projects()
+    """The projects you may see."""
+    projects = ctx.api.get("/projects")
     if fmt == "json":
         emit_json(projects)
         return
     for info in projects:
         _print_project(info, fmt)
+
+
+# --- login -------------------------------------------------------------------------------
+
+
+@cli.command("login")
+@click.option("--url", help="The hub (default: this machine's, http://HUB_IP:HUB_PORT).")
+@click.option("--username", help="Your hub login name (prompted when not given).")
+@click.option("--token", "token_file", type=click.File("r"),
+              help="Read a token created on the hub's token page from this file ('-': "
+              "standard input) instead of logging in with a password.")  # fmt: skip
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 365),
+              help="How long the new token is valid.")  # fmt: skip
+def login_cmd(url: str | None, username: str | None, token_file: Any, days: int) -> None:
+    """Log in to the platform: a hub token stored with mode 0600 for later commands."""
+    from hub.login import login
+
+    who, path = login(url, username, token_file.read().strip() if token_file else None, days)
+    click.echo(f"logged in as {who['name']} ({', '.join(who['roles'])}); token in {path}")
+
+
+@cli.command("logout")
+def logout_cmd() -> None:
+    """Forget the stored token (and revoke it at the hub when it can be reached)."""
+    from hub.login import logout
+
+    click.echo("logged out" if logout() else "not logged in")
+
+
+@cli.command("whoami")
+@FMT
+@pass_ctx
+def whoami_cmd(ctx: Context, fmt: str) -> None:
+    """Who the platform API says you are, with your roles and projects."""
+    me = ctx.api.whoami()
+    if fmt == "json":
+        emit_json(me)
+        return
+    click.echo(f"{me['name']}: roles {', '.join(me['roles']) or '-'}; projects "
+               f"{', '.join(me['projects']) or '-'}")  # fmt: skip
 
 
 # --- the hub --------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.platform import Platform, plugins
+from hub.platform import Platform
+from hub.plugins import plugins
 
 PREFIX = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/trustlab-console/")
 COOKIE = "trustlab-console"
@@ -178,6 +179,24 @@ class _LoginRequired(Exception):
     pass
 
 
+def same_origin(request: Request, target: str | None) -> str:
+    """``target`` as a path inside the console when it is on this very origin, else the
+    console's home: a redirect never leaves the console (no open redirect)."""
+    from urllib.parse import urlsplit
+
+    if not target:
+        return PREFIX
+    parts = urlsplit(target)
+    if parts.scheme not in ("", "http", "https") or (
+        parts.netloc and parts.netloc != request.url.netloc
+    ):
+        return PREFIX
+    path = parts.path
+    if not path.startswith(PREFIX) or "\\" in target or path.startswith("//"):
+        return PREFIX
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 CSS = """
 body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#1d2330}
 header{background:#1d2330;color:#fff;padding:.6em 1em;display:flex;gap:1.5em;align-items:center}
@@ -229,8 +248,7 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
         if who.status_code != 200:
             raise HTTPException(403, "the hub refused the login")
         name = who.json()["name"]
-        target = stored.split(":", 1)[1] or PREFIX
-        out = RedirectResponse(target if target.startswith(PREFIX) else PREFIX, 302)
+        out = RedirectResponse(same_origin(request, stored.split(":", 1)[1]), 302)
         out.set_cookie(COOKIE, console.sign(f"{name}:{int(time.time()) + 8 * 3600}"),
                        httponly=True, samesite="lax", path=PREFIX)  # fmt: skip
         out.delete_cookie("trustlab-oauth-state")
@@ -243,13 +261,12 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
         user = console.current_user(request)
         if user:
             console.remember_language(user, lang)
-        back = request.headers.get("referer") or PREFIX
-        resp = RedirectResponse(back if PREFIX in back else PREFIX, 302)
+        resp = RedirectResponse(same_origin(request, request.headers.get("referer")), 302)
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path=PREFIX)
         return resp
 
     @app.get(PREFIX)
-    async def home(request: Request) -> HTMLResponse:
+    def home(request: Request) -> HTMLResponse:  # reads roles: in the thread pool
         return console.page(request, console.t(request, "home"),
                             f"<p>{html.escape(console.t(request, 'welcome'))}</p>")  # fmt: skip
 

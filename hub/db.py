@@ -39,7 +39,7 @@ class MigrationSet:
 
 
 def migration_sets() -> list[MigrationSet]:
-    from hub.platform import plugins
+    from hub.plugins import plugins
 
     return [ep.load() for _, ep in sorted(plugins("trustlab.migrations").items())]
 

@@ -24,6 +24,9 @@ from hub.models import Dataset, Grant, Organisation, Project, ProjectMember, Use
 from hub.platform import Platform
 
 ROLES = ("developer", "provider", "operator", "auditor", "admin")
+# The ledger's actor for what the platform host itself sets up (``trustlab up``'s demo
+# data, the first admin): steps that run on the host before any person can log in.
+HOST = "platform-host"
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -210,6 +213,30 @@ class Directory:
             f"an admin can add it with `trustlab user role {name} {role}"
             + (f" --org {org}`" if org else "`")
         )
+
+    def require_member(
+        self, name: str, project: str, role: str = "developer", session: Session | None = None
+    ) -> None:
+        """Refuse unless ``name`` is an active ``role`` and a member of ``project``."""
+        if session is None:
+            with self.platform.db.session() as own:
+                return self.require_member(name, project, role, own)
+        self.require(name, role, session=session)
+        p = self._project(session, project)
+        if not any(m.user.name == name for m in p.members):
+            raise PermissionDenied(
+                f"{name!r} is not a member of project {project!r}; an operator adds members "
+                f"with `trustlab project add-member {project} {name}`"
+            )
+        return None
+
+    def granted(self, project: str, session: Session | None = None) -> set[str]:
+        """Names of the datasets with an approved grant to ``project``."""
+        if session is None:
+            with self.platform.db.session() as own:
+                return self.granted(project, own)
+        p = self._project(session, project)
+        return {g.dataset.name for g in p.grants if g.status == "approved"}
 
     # --- projects ------------------------------------------------------------------------
 

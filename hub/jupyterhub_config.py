@@ -11,6 +11,19 @@ from hub.network import SandboxNetwork
 from hub.settings import get_settings
 
 c = get_config()  # noqa: F821
+
+
+def _active_users() -> list[str]:
+    from hub.identity import Directory
+    from hub.platform import Platform
+
+    p = Platform(get_settings())
+    try:
+        return [u["name"] for u in Directory(p).list_users() if u["active"]]
+    finally:
+        p.close()
+
+
 s = get_settings()
 net = SandboxNetwork.from_settings(s)
 state = s.home / "hub"
@@ -69,6 +82,18 @@ c.JupyterHub.load_roles = [
         "groups": ["developers", "providers", "operators", "auditors", "admins"],
     },
     {
+        # Every hub user may call the platform API (it checks trustlab's roles itself), from
+        # the first token on: groups are only synced at a browser login.
+        "name": "user",
+        "scopes": ["self", "access:services!service=trustlab-api"],
+    },
+    {
+        "name": "trustlab-api",
+        "description": "The platform API registers new trustlab users with the hub.",
+        "scopes": ["admin:users"],
+        "services": ["trustlab-api"],
+    },
+    {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
@@ -81,6 +106,16 @@ c.JupyterHub.services = [
         "url": f"http://{net.gateway}:{s.audit_port}",
         "command": [sys.executable, "-m", "hub.audit_service"],
         "environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
+        "display": False,
+    },
+    {
+        "name": "trustlab-api",
+        "url": f"http://127.0.0.1:{s.api_port}",
+        "command": [sys.executable, "-m", "hub.api"],
+        "environment": {
+            **{k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
+            "TRUSTLAB_API_GATEWAY": net.gateway,  # sandboxes' notebook clients come this way
+        },
         "display": False,
     },
     {
@@ -106,7 +141,6 @@ c.JupyterHub.services = [
 # --- the sandbox spawner --------------------------------------------------------------------
 c.JupyterHub.spawner_class = "hub.spawner.SandboxSpawner"
 c.SandboxSpawner.state_dir = str(state / "sandboxes")
-c.SandboxSpawner.image = s.sandbox_image
 c.SandboxSpawner.pull_policy = "never"
 c.SandboxSpawner.network_name = net.name
 c.SandboxSpawner.use_internal_ip = True
@@ -117,6 +151,16 @@ c.SandboxSpawner.http_timeout = 120
 c.SandboxSpawner.start_timeout = 180
 c.SandboxSpawner.args = ["--ServerApp.terminals_enabled=False"]
 os.environ["TRUSTLAB_AUDIT_URL"] = f"http://{net.gateway}:{s.audit_port}/services/trustlab-audit/"
+os.environ["TRUSTLAB_SANDBOX_API_URL"] = f"http://{net.gateway}:{s.api_port}/services/trustlab-api"
+# A sandbox's own token reaches the platform API (to submit pipelines) and nothing more.
+c.SandboxSpawner.server_token_scopes = [
+    "access:servers!server",
+    "users:activity!user",
+    "access:services!service=trustlab-api",
+]
+# Every active trustlab user exists in the hub from the start, so `trustlab login` works
+# before a first login in the browser (the platform API registers users added later).
+c.Authenticator.allowed_users = set(_active_users())
 
 # The platform's own automation token (CLI, tests, benchmarks): a service, not a person.
 _token_file = state / "admin-api-token"

@@ -32,6 +32,9 @@ from hub.keys import key_id, load_public_key, public_pem, verify_signature
 from hub.models import Checkpoint, LedgerEntry, PlatformState
 
 PROOF_FORMAT = "trustlab-inclusion-proof/1"
+EXPORT_FORMAT = "trustlab-ledger-export/1"
+_ENTRY_FIELDS = ("seq", "time", "actor", "action", "subject", "payload", "prev_hash", "hash")
+_CHECKPOINT_FIELDS = ("id", "tree_size", "root", "algorithm", "time", "key_id", "signature")
 _ADVISORY_LOCK = 0x7472757374  # "trust": serialises ledger appends on PostgreSQL
 _HASH_KEY = "ledger.hash_algorithm"
 
@@ -233,16 +236,59 @@ class Ledger:
         return cp
 
     # -- reading ---------------------------------------------------------------------------
+    def entries(
+        self,
+        session: Session,
+        limit: int = 20,
+        action: str | None = None,
+        subject: str | None = None,
+        actor: str | None = None,
+        subject_prefix: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries matching the filters, oldest first, as JSON."""
+        query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(limit)
+        for column, value in ((LedgerEntry.action, action), (LedgerEntry.subject, subject),
+                              (LedgerEntry.actor, actor)):  # fmt: skip
+            if value is not None:
+                query = query.where(column == value)
+        if subject_prefix is not None:
+            query = query.where(LedgerEntry.subject.startswith(subject_prefix))
+        rows = [
+            {"seq": e.seq, "time": e.time, "actor": e.actor, "action": e.action,
+             "subject": e.subject, "payload": json.loads(e.payload), "hash": e.hash}
+            for e in session.scalars(query)
+        ]  # fmt: skip
+        rows.reverse()
+        return rows
+
+    def export(self, session: Session) -> dict[str, Any]:
+        """Every entry and checkpoint as stored, plus the public key: what an auditor takes
+        away to verify offline (``verify_export``)."""
+        assert self.public_key is not None
+        entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))
+        checkpoints = session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size))
+        return {
+            "format": EXPORT_FORMAT,
+            "algorithm": self.algorithm,
+            "public_key": public_pem(self.public_key),
+            "entries": [{k: getattr(e, k) for k in _ENTRY_FIELDS} for e in entries],
+            "checkpoints": [{k: getattr(c, k) for k in _CHECKPOINT_FIELDS} for c in checkpoints],
+        }
+
     def verify(self, session: Session) -> VerifyReport:
         """Recompute the chain and every checkpoint; report the first bad sequence number."""
-        report = VerifyReport()
         checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)))
+        entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).yield_per(1000)
+        return self.verify_rows(entries, checkpoints)
+
+    def verify_rows(self, entries: Any, checkpoints: list[Any]) -> VerifyReport:
+        """``verify`` over any rows with the stored fields (DB rows or an export)."""
+        report = VerifyReport()
         report.checkpoints = len(checkpoints)
         pending = {cp.tree_size: cp for cp in checkpoints}
         rng = CompactRange(self.algorithm)
         prev = genesis_hash(self.algorithm)
         last_good_cp = 0
-        entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).yield_per(1000)
         for expected, entry in enumerate(entries, start=1):
             report.entries = expected
             problem = self._check_entry(entry, expected, prev)
@@ -390,3 +436,22 @@ def check_proof(proof: Any, public_key: Ed25519PublicKey | None = None) -> dict[
     if cp.get("key_id") != key_id(key):
         raise LedgerIntegrityError("checkpoint was signed by a different key than the one pinned")
     return entry
+
+
+def verify_export(doc: Any, public_key: Ed25519PublicKey | None = None) -> VerifyReport:
+    """Verify an exported ledger offline; ``public_key`` pins the platform key (else the
+    export's own key is used, which proves consistency, not origin)."""
+    from types import SimpleNamespace
+
+    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+        raise LedgerIntegrityError(f"not a ledger export (format {EXPORT_FORMAT} expected)")
+    try:
+        key = public_key or load_public_key(doc["public_key"].encode())
+        entries = [SimpleNamespace(**{k: e[k] for k in _ENTRY_FIELDS}) for e in doc["entries"]]
+        checkpoints = [
+            SimpleNamespace(**{k: c[k] for k in _CHECKPOINT_FIELDS}) for c in doc["checkpoints"]
+        ]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise LedgerIntegrityError(f"the ledger export is malformed: {exc!r}") from None
+    checkpoints.sort(key=lambda c: c.tree_size)
+    return Ledger(doc.get("algorithm", "sha256"), public_key=key).verify_rows(entries, checkpoints)

@@ -2,8 +2,8 @@
 
 Docker's ``internal`` flag drops traffic forwarded out of the network, ``enable_icc=false``
 stops sandboxes reaching each other, and host firewall rules on the bridge interface admit
-exactly the hub API and the cell-audit service (plus replies): a sandbox cannot reach any
-other port of the host, another container, or anything beyond.
+exactly the hub API, the cell-audit service and the platform API (plus replies): a sandbox
+cannot reach any other port of the host, another container, or anything beyond.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class SandboxNetwork:
         return cls(
             settings.sandbox_network,
             settings.sandbox_subnet,
-            (settings.hub_api_port, settings.audit_port),
+            (settings.hub_api_port, settings.audit_port, settings.api_port),
         )
 
     # --- docker --------------------------------------------------------------------------

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from functools import cached_property
-from importlib.metadata import entry_points
 from typing import Any
 
 from hub.db import Database
 from hub.errors import ConfigError
 from hub.keys import load_or_create_private_key
 from hub.ledger import Ledger
+from hub.plugins import plugins
 from hub.settings import Settings, get_settings
 
-
-def plugins(group: str) -> dict[str, Any]:
-    """Entry points of ``group`` by name (loaded lazily by the caller)."""
-    return {ep.name: ep for ep in entry_points(group=group)}
+__all__ = ["Platform", "plugins"]
 
 
 class Platform:

@@ -6,7 +6,6 @@ production counterpart selected by settings alone (see ``docs/scaling.md``).
 
 from __future__ import annotations
 
-import getpass
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -67,11 +66,6 @@ class Settings(BaseSettings):
         "pii",
         description="Column classifier (entry point name in group trustlab.classifiers).",
     )
-    actor: str = Field(
-        default_factory=lambda: os.environ.get("JUPYTERHUB_USER") or _os_user(),
-        description="Who the CLI acts as in ledger entries. Default: the hub user inside a "
-        "sandbox, else the OS user.",
-    )
     spark_master: str = Field(
         "local[*]",
         description="Spark master for samples and runs: local[*] (embedded) or a cluster URL "
@@ -117,6 +111,11 @@ class Settings(BaseSettings):
         None, description="JupyterHub's own database URL (default: SQLite under home/hub)."
     )
     console_port: int = Field(8100, description="Port of the console (a hub service) on 127.0.0.1.")
+    api_port: int = Field(
+        8110,
+        description="Port of the platform API (a hub service) on 127.0.0.1 and on the sandbox "
+        "network's gateway.",
+    )
     proxy_api_port: int = Field(8001, description="configurable-http-proxy's API port (loopback).")
     sandbox_network: str = Field(
         "trustlab-sandbox", description="Docker network sandboxes join (internal, no ICC)."
@@ -256,13 +255,6 @@ class Settings(BaseSettings):
             "airflow_database_url": self.airflow_db,
             "masking_key_path": self.masking_key,
         }.get(name)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
 
 
 def _redact(name: str, value: object) -> str:

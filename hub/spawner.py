@@ -16,6 +16,7 @@ sandbox network. Spawn and stop are ledgered with the image id and mounted hashe
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
@@ -25,7 +26,7 @@ from typing import Any
 
 from dockerspawner import DockerSpawner
 from tornado import web
-from traitlets import Unicode, default
+from traitlets import Dict, Unicode, default
 
 from hub.errors import TrustlabError
 from hub.identity import Directory
@@ -79,6 +80,21 @@ class SandboxSpawner(DockerSpawner):
     )
     state_dir = Unicode(config=True, help="Host folder for per-server manifests.")
 
+    # Defaults from trustlab's settings; `c.SandboxSpawner.image = …` etc. still override
+    # them. The hardening (user, capabilities, read-only root, tmpfs, pids, network) is
+    # not configuration: start() always applies it.
+    @default("image")
+    def _default_image(self) -> str:
+        return platform().settings.sandbox_image
+
+    @default("mem_limit")
+    def _default_mem_limit(self) -> str:
+        return platform().settings.sandbox_mem_limit
+
+    @default("cpu_limit")
+    def _default_cpu_limit(self) -> float:
+        return platform().settings.sandbox_cpu_limit
+
     def _options_form(self) -> str:
         projects = Directory(platform()).list_projects(self.user.name)
         if not projects:
@@ -102,7 +118,10 @@ class SandboxSpawner(DockerSpawner):
 
     @default("options_form")
     def _default_options_form(self):  # type: ignore[override]
-        return lambda spawner: spawner._options_form()
+        async def form(spawner: SandboxSpawner) -> str:  # DB work off the event loop
+            return await asyncio.to_thread(spawner._options_form)
+
+        return form
 
     @default("options_from_form")
     def _default_options_from_form(self):  # type: ignore[override]
@@ -118,6 +137,12 @@ class SandboxSpawner(DockerSpawner):
     def _default_apply_user_options(self):  # type: ignore[no-untyped-def]
         # project/profile are validated against grants in start() (a refusal is a 403 there)
         return lambda spawner, options: None
+
+    trustlab_env = Dict(help="This spawn's project, profile, manifest and API address.")
+
+    def get_env(self) -> dict[str, str]:
+        """The configured environment, then this spawn's trustlab values on top."""
+        return {**super().get_env(), **self.trustlab_env}
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
@@ -141,7 +166,8 @@ class SandboxSpawner(DockerSpawner):
         }
         self.user_options = options  # never let a client pick the image or anything else
         try:
-            request = resolve_request(Directory(p), self.user.name, options)
+            request = await asyncio.to_thread(resolve_request, Directory(p), self.user.name,
+                                              options)  # fmt: skip
         except TrustlabError as exc:
             raise web.HTTPError(403, str(exc)) from None
         self.plan = request
@@ -172,9 +198,6 @@ class SandboxSpawner(DockerSpawner):
         )
         self.volumes = {volume: CONTAINER_HOME}
 
-        self.image = s.sandbox_image
-        self.mem_limit = s.sandbox_mem_limit
-        self.cpu_limit = s.sandbox_cpu_limit
         self.extra_create_kwargs = {"user": "1000:1000", "working_dir": CONTAINER_HOME}
         self.extra_host_config = {
             "cap_drop": ["ALL"],
@@ -185,11 +208,13 @@ class SandboxSpawner(DockerSpawner):
             "pids_limit": s.sandbox_pids_limit,
             "network_mode": self.network_name,
         }
-        self.environment = {
+        self.trustlab_env = {
             "TRUSTLAB_SAMPLES_MANIFEST": MANIFEST,
             "TRUSTLAB_PROJECT": project,
             "TRUSTLAB_PROFILE": profile,
             "TRUSTLAB_AUDIT_URL": os.environ.get("TRUSTLAB_AUDIT_URL", ""),
+            # the platform API, reached with this server's own hub token (hub.client)
+            "TRUSTLAB_API_URL": os.environ.get("TRUSTLAB_SANDBOX_API_URL", ""),
             "TRUSTLAB_AUDIT_SPOOL": f"{CONTAINER_HOME}/.trustlab/audit-spool",
             "SPARK_LOCAL_IP": "127.0.0.1",
             "PYSPARK_PYTHON": "/opt/trustlab/bin/python",
@@ -199,6 +224,11 @@ class SandboxSpawner(DockerSpawner):
 
         image_id = (await self.docker("inspect_image", self.image))["Id"]
         record = [{k: m[k] for k in ("dataset", "catalog_name", "version", "hash")} for m in mounts]
+        await asyncio.to_thread(self._record_spawn, project, profile, image_id, record)
+        return ip_port
+
+    def _record_spawn(self, project: str, profile: str, image_id: str, record: list) -> None:
+        p = platform()
         with p.db.session() as session:
             row = SandboxSession(
                 user=self.user.name,
@@ -228,7 +258,6 @@ class SandboxSpawner(DockerSpawner):
                     "mounts": record,
                 },
             )
-        return ip_port
 
     async def _wait_until_answering(self, ip: str, port: int) -> None:
         """Poll the new server every 50 ms until it answers HTTP.
@@ -260,6 +289,10 @@ class SandboxSpawner(DockerSpawner):
         await super().stop(now=now)
         if not session_id:
             return
+        await asyncio.to_thread(self._record_stop, session_id)
+        self.session_id = None
+
+    def _record_stop(self, session_id: int) -> None:
         p = platform()
         with p.db.session() as session:
             row = session.get(SandboxSession, session_id)
@@ -272,4 +305,3 @@ class SandboxSpawner(DockerSpawner):
                     f"project:{row.project}",
                     {"session": row.id, "server": row.server_name, "container": row.container_id},
                 )
-        self.session_id = None

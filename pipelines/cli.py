@@ -10,21 +10,25 @@ from typing import Any
 import click
 from rich.table import Table
 
-from hub.cli import Context, emit_json, err, out, pass_ctx
+from hub.commands import Context, emit_json, err, out, pass_ctx
 from hub.errors import TrustlabError
 
 DIR = click.Path(file_okay=False, path_type=Path)
 
 
-def _review(ctx: Context) -> Any:
-    from pipelines.review import Review
+def _production(ctx: Context) -> Any:
+    """For host commands only (Airflow start); people act through the platform API."""
+    from pipelines.production import Production
 
-    return Review(ctx.platform)
+    return Production(ctx.platform)
 
 
 @click.group("pipeline")
 def pipeline() -> None:
-    """Pipelines: run on samples, scan, submit, dry-run, two-party review."""
+    """Pipelines: run on samples, scan, submit, dry-run, two-party review, production.
+
+    Everything but `run` goes through the platform API as the person your token names
+    (`trustlab login`, TRUSTLAB_TOKEN, or a sandbox's own token)."""
 
 
 @pipeline.command("run")
@@ -52,8 +56,10 @@ def run_cmd(ctx: Context, folder: Path, env: str, out_dir: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
 def scan_cmd(ctx: Context, folder: Path, fmt: str) -> None:
-    """Static risk scan of FOLDER; exit 1 when a high finding blocks it."""
-    result = _review(ctx).scan_folder(folder)
+    """Static risk scan of FOLDER (not submitted); exit 1 when a high finding blocks it."""
+    from pipelines.upload import pack
+
+    result = ctx.api.post("/pipelines/scan", pack(folder))
     if fmt == "json":
         click.echo(json.dumps({"blocked": result["blocked"], "findings": [
             {k: f[k] for k in ("rule", "severity", "file", "line", "message")}
@@ -77,19 +83,18 @@ def _print_findings(result: dict[str, Any]) -> None:
 
 @pipeline.command("submit")
 @click.argument("folder", type=DIR)
-@click.option("--user", "user_name", required=True, help="The submitting developer.")
+@click.option("--project", help="The project it belongs to (default: your only project; "
+              "in a sandbox, the sandbox's).")  # fmt: skip
+@click.option("--dry-run", "then_dry_run", is_flag=True, help="Dry-run it right after the scan.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
-def submit_cmd(ctx: Context, folder: Path, user_name: str, fmt: str) -> None:
-    """Snapshot FOLDER as a new version (its content hash) and scan it."""
-    _require_user(ctx, user_name)
-    _show(_review(ctx).submit(folder, user_name), fmt)
+def submit_cmd(
+    ctx: Context, folder: Path, project: str | None, then_dry_run: bool, fmt: str
+) -> None:
+    """Submit FOLDER as a new version (its content hash), as you; it is scanned at once."""
+    from pipelines.client import submit
 
-
-def _require_user(ctx: Context, name: str) -> None:
-    from hub.identity import Directory
-
-    Directory(ctx.platform).show_user(name)  # NotFound with a hint when unknown
+    _show(submit(ctx.api, folder, project, dry_run=then_dry_run), fmt)
 
 
 @pipeline.command("dry-run")
@@ -98,21 +103,8 @@ def _require_user(ctx: Context, name: str) -> None:
 @pass_ctx
 def dry_run_cmd(ctx: Context, version: str, fmt: str) -> None:
     """Run VERSION on the samples in the runner container; record lineage and expectations."""
-    from pipelines.dryrun import run_in_container
-
-    review = _review(ctx)
-    status = review.status(version)
-    from hub.errors import InvalidState
-
-    if status["state"] not in ("scanned", "dry_run_failed"):
-        raise InvalidState(f"version {status['version'][:12]} is {status['state']}; only a "
-                           "scanned, unblocked version is dry-run")  # fmt: skip
-    with review.platform.db.session() as session:
-        from pipelines.models import PipelineVersion
-
-        status["snapshot"] = session.get(PipelineVersion, status["version"]).snapshot
-    result = run_in_container(ctx.platform, status, log=lambda m: err.print(m))
-    _show(review.record_dry_run(version, result), fmt)
+    err.print(f"dry run of {version[:12]} on the samples (a minute or so) …")
+    _show(ctx.api.post(f"/pipelines/versions/{version}/dry-run"), fmt)
 
 
 @pipeline.command("status")
@@ -121,28 +113,28 @@ def dry_run_cmd(ctx: Context, version: str, fmt: str) -> None:
 @pass_ctx
 def status_cmd(ctx: Context, version: str, fmt: str) -> None:
     """State, scan findings, dry-run result and review decisions of VERSION."""
-    _show(_review(ctx).status(version), fmt)
+    _show(ctx.api.get(f"/pipelines/versions/{version}"), fmt)
 
 
 @pipeline.command("approve")
 @click.argument("version")
-@click.option("--as", "role", type=click.Choice(["provider", "operator"]), required=True)
-@click.option("--user", "user_name", required=True, help="The reviewer (must hold the role).")
+@click.option("--as", "role", type=click.Choice(["provider", "operator"]),
+              help="Which of your roles decides (default: every open part you hold).")  # fmt: skip
 @pass_ctx
-def approve_cmd(ctx: Context, version: str, role: str, user_name: str) -> None:
-    """Approve VERSION as a provider reviewer (of an input's owner) or as an operator."""
-    _show(_review(ctx).approve(version, role, user_name), "table")
+def approve_cmd(ctx: Context, version: str, role: str | None) -> None:
+    """Approve VERSION, as you: a provider reviewer of an input's owner, or an operator."""
+    _show(ctx.api.post(f"/pipelines/versions/{version}/approve", {"role": role}), "table")
 
 
 @pipeline.command("reject")
 @click.argument("version")
 @click.option("--reason", required=True)
-@click.option("--user", "user_name", required=True)
 @click.option("--as", "role", type=click.Choice(["provider", "operator"]))
 @pass_ctx
-def reject_cmd(ctx: Context, version: str, reason: str, user_name: str, role: str | None) -> None:
+def reject_cmd(ctx: Context, version: str, reason: str, role: str | None) -> None:
     """Reject VERSION with a reason."""
-    _show(_review(ctx).reject(version, user_name, reason, role), "table")
+    body = {"role": role, "reason": reason}
+    _show(ctx.api.post(f"/pipelines/versions/{version}/reject", body), "table")
 
 
 @pipeline.command("waive")
@@ -150,19 +142,14 @@ def reject_cmd(ctx: Context, version: str, reason: str, user_name: str, role: st
 @click.option("--rule", required=True)
 @click.option("--at", "where", required=True, help="FILE:LINE of the finding.")
 @click.option("--reason", required=True)
-@click.option("--user", "user_name", required=True, help="An operator.")
 @pass_ctx
-def waive_cmd(
-    ctx: Context, version: str, rule: str, where: str, reason: str, user_name: str
-) -> None:
+def waive_cmd(ctx: Context, version: str, rule: str, where: str, reason: str) -> None:
     """Waive one scanner finding on VERSION (operators; ledgered)."""
-    from hub.errors import TrustlabError
-
     file, _, line = where.rpartition(":")
     if not file or not line.isdigit():
         raise TrustlabError("--at must be FILE:LINE, e.g. main.py:12")
-    _review(ctx).waive(version, rule, file, int(line), reason, user_name)
-    _show(_review(ctx).status(version), "table")
+    body = {"rule": rule, "file": file, "line": int(line), "reason": reason}
+    _show(ctx.api.post(f"/pipelines/versions/{version}/waivers", body), "table")
 
 
 @pipeline.command("list")
@@ -170,15 +157,15 @@ def waive_cmd(
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
 def list_cmd(ctx: Context, name: str | None, fmt: str) -> None:
-    """Submitted versions, newest first."""
-    rows = _review(ctx).list(name)
+    """Submitted versions you may see, newest first."""
+    rows = ctx.api.get("/pipelines/versions", name=name)
     if fmt == "json":
         emit_json(rows)
         return
-    table = Table("version", "pipeline", "state", "submitted by", "at")
+    table = Table("version", "pipeline", "project", "state", "submitted by", "at")
     for r in rows:
-        table.add_row(r["version"][:12], r["name"], r["state"], r["submitted_by"],
-                      r["submitted_at"][:19])  # fmt: skip
+        table.add_row(r["version"][:12], r["name"], r["project"] or "-", r["state"],
+                      r["submitted_by"], r["submitted_at"][:19])  # fmt: skip
     out.print(table)
 
 
@@ -187,14 +174,15 @@ def list_cmd(ctx: Context, name: str | None, fmt: str) -> None:
 @pass_ctx
 def diff_cmd(ctx: Context, version: str) -> None:
     """Unified diff of VERSION against the previous version of the same pipeline."""
-    click.echo(_review(ctx).diff(version), nl=False)
+    click.echo(ctx.api.get(f"/pipelines/versions/{version}/diff")["diff"], nl=False)
 
 
 def _show(status: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         emit_json(status)
         return
-    click.echo(f"{status['name']} {status['version'][:12]}: {status['state']}")
+    project = f" (project {status['project']})" if status.get("project") else ""
+    click.echo(f"{status['name']} {status['version'][:12]}{project}: {status['state']}")
     scan = status.get("scan")
     if scan:
         highs = [f for f in scan["findings"] if f["severity"] == "high" and not f["waived"]]
@@ -215,45 +203,43 @@ def _show(status: dict[str, Any], fmt: str) -> None:
 # --- production -------------------------------------------------------------------------------
 
 
-def _production(ctx: Context) -> Any:
-    from pipelines.production import Production
-
-    return Production(ctx.platform)
-
-
 def _say(message: str) -> None:
     err.print(message)
 
 
+def _logged(result: dict[str, Any]) -> dict[str, Any]:
+    for line in result.pop("log", []):
+        _say(line)
+    return result
+
+
 @pipeline.command("deploy")
 @click.argument("version")
-@click.option("--user", "user_name", required=True, help="The operator deploying it.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for Airflow to load the DAG.")
 @pass_ctx
-def deploy_cmd(ctx: Context, version: str, user_name: str, no_wait: bool) -> None:
-    """Make approved VERSION the live one of its pipeline (an Airflow DAG for that hash)."""
-    result = _production(ctx).deploy(version, user_name, wait=not no_wait, log=_say)
-    emit_json(result)
+def deploy_cmd(ctx: Context, version: str, no_wait: bool) -> None:
+    """Make approved VERSION the live one of its pipeline (operators; an Airflow DAG)."""
+    emit_json(_logged(ctx.api.post(f"/pipelines/versions/{version}/deploy",
+                                   {"wait": not no_wait})))  # fmt: skip
 
 
 @pipeline.command("rollback")
 @click.argument("name")
 @click.option("--to", "to", help="Version to go back to (default: the previous deployment).")
-@click.option("--user", "user_name", required=True, help="The operator.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for Airflow to load the DAG.")
 @pass_ctx
-def rollback_cmd(ctx: Context, name: str, to: str | None, user_name: str, no_wait: bool) -> None:
-    """Deploy an earlier approved version of NAME again."""
-    emit_json(_production(ctx).rollback(name, user_name, to, wait=not no_wait, log=_say))
+def rollback_cmd(ctx: Context, name: str, to: str | None, no_wait: bool) -> None:
+    """Deploy an earlier approved version of NAME again (operators)."""
+    emit_json(_logged(ctx.api.post(f"/pipelines/{name}/rollback",
+                                   {"to": to, "wait": not no_wait})))  # fmt: skip
 
 
 @pipeline.command("retire")
 @click.argument("name")
-@click.option("--user", "user_name", required=True, help="The operator.")
 @pass_ctx
-def retire_cmd(ctx: Context, name: str, user_name: str) -> None:
-    """Take NAME's live deployment out of Airflow."""
-    emit_json(_production(ctx).retire(name, user_name))
+def retire_cmd(ctx: Context, name: str) -> None:
+    """Take NAME's live deployment out of Airflow (operators)."""
+    emit_json(ctx.api.post(f"/pipelines/{name}/retire"))
 
 
 @pipeline.command("deployments")
@@ -262,7 +248,7 @@ def retire_cmd(ctx: Context, name: str, user_name: str) -> None:
 def deployments_cmd(ctx: Context, name: str | None) -> None:
     """Deployments, newest first."""
     table = Table("id", "pipeline", "version", "state", "dag", "by", "at")
-    for d in _production(ctx).deployments(name):
+    for d in ctx.api.get("/pipelines/deployments", name=name):
         table.add_row(str(d["deployment"]), d["name"], d["version"][:12], d["state"],
                       d["dag_id"], d["deployed_by"], d["deployed_at"][:19])  # fmt: skip
     out.print(table)
@@ -270,45 +256,39 @@ def deployments_cmd(ctx: Context, name: str | None) -> None:
 
 @pipeline.command("trigger")
 @click.argument("name")
-@click.option("--user", "user_name", required=True, help="The operator.")
 @click.option("--wait", is_flag=True, help="Wait for the run to finish; exit 1 if it failed.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Set a [when] switch of the pipeline (repeatable).")  # fmt: skip
 @pass_ctx
-def trigger_cmd(
-    ctx: Context, name: str, user_name: str, wait: bool, params: tuple[str, ...]
-) -> None:
-    """Start a production run of NAME's live version now."""
+def trigger_cmd(ctx: Context, name: str, wait: bool, params: tuple[str, ...]) -> None:
+    """Start a production run of NAME's live version now (operators)."""
     given = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise TrustlabError(f"--param {item!r}: write KEY=VALUE")
         given[key.strip()] = value
-    prod = _production(ctx)
-    run = prod.trigger(name, user_name, given)
+    run = ctx.api.post(f"/pipelines/{name}/trigger", {"params": given})
     emit_json(run)
     if wait:
-        state = wait_for_run(prod, run["dag_id"], run["run_id"])
+        state = wait_for_run(ctx.api, run["dag_id"], run["run_id"])
         sys.exit(0 if state == "success" else 1)
 
 
-def wait_for_run(prod: Any, dag_id: str, run_id: str, timeout: float = 3600) -> str:
-    """Poll Airflow until the DAG run ends, showing task states; the final state."""
+def wait_for_run(api: Any, dag_id: str, run_id: str, timeout: float = 3600) -> str:
+    """Poll the run through the platform API until it ends, showing task states."""
     import time
 
-    client = prod.airflow.client()
     deadline = time.monotonic() + timeout
     shown: dict[str, str] = {}
     while time.monotonic() < deadline:
-        for ti in client.task_instances(dag_id, run_id):
-            state = ti.get("state") or "none"
-            if shown.get(ti["task_id"]) != state:
-                shown[ti["task_id"]] = state
-                err.print(f"  {ti['task_id']}: {state}")
-        run = client.dag_run(dag_id, run_id)
-        if run and run["state"] in ("success", "failed"):
-            return str(run["state"])
+        now = api.get(f"/runs/airflow/{dag_id}/{run_id}")
+        for task, state in now["tasks"].items():
+            if shown.get(task) != state:
+                shown[task] = state
+                err.print(f"  {task}: {state}")
+        if now["state"] in ("success", "failed"):
+            return str(now["state"])
         time.sleep(0.5)
     raise TrustlabError(f"run {run_id} did not finish within {timeout:.0f} s")
 
@@ -324,7 +304,7 @@ def runs() -> None:
 @pass_ctx
 def runs_list_cmd(ctx: Context, name: str | None, fmt: str) -> None:
     """Production runs, newest first (NAME: of one pipeline)."""
-    rows = _production(ctx).runs(name)
+    rows = ctx.api.get("/runs", name=name)
     if fmt == "json":
         emit_json(rows)
         return
@@ -341,7 +321,9 @@ def runs_list_cmd(ctx: Context, name: str | None, fmt: str) -> None:
 @pass_ctx
 def runs_show_cmd(ctx: Context, run_id: str, fmt: str) -> None:
     """One run: each task's state, validation, product versions, metering, log tail."""
-    info = _production(ctx).run_info(run_id)
+    from urllib.parse import quote
+
+    info = ctx.api.get(f"/runs/{quote(run_id, safe='')}")
     if fmt == "json":
         emit_json(info)
         return
@@ -426,13 +408,15 @@ DEMO_PIPELINE = Path(__file__).with_name("demo") / "district_income"
 
 
 def up_demo_pipeline(platform: Any) -> None:
-    """``trustlab up`` step: the demo pipeline submitted, dry-run, approved by the demo
-    provider and operator, and deployed to Airflow (each step once; nothing when live)."""
+    """``trustlab up`` step: the demo pipeline submitted by the demo developer to the demo
+    project, dry-run, approved by the demo provider and operator, and deployed to Airflow
+    (each step once; nothing when live). A host bootstrap step: it acts for the demo
+    accounts it created, on the same rules (roles, grants, two parties) as everyone."""
     from hub.errors import NotFound
-    from pipelines.dryrun import run_in_container
     from pipelines.manifest import snapshot_files, version_id
     from pipelines.production import Production
     from pipelines.review import Review
+    from sandbox.cli import DEMO_PROJECT
 
     prod, review = Production(platform), Review(platform)
     vid = version_id(snapshot_files(DEMO_PIPELINE))
@@ -443,11 +427,9 @@ def up_demo_pipeline(platform: Any) -> None:
     try:
         status = review.status(vid)
     except NotFound:
-        status = review.submit(DEMO_PIPELINE, "demo-dev")
+        status = review.submit(DEMO_PIPELINE, "demo-dev", DEMO_PROJECT)
     if status["state"] in ("scanned", "dry_run_failed"):
-        status["snapshot"] = str(review.store / name / vid)
-        result = run_in_container(platform, status, log=lambda m: click.echo(f"  {m}"))
-        status = review.record_dry_run(vid, result)
+        status = review.dry_run(vid, "demo-dev", log=lambda m: click.echo(f"  {m}"))
     if status["state"] == "in_review":
         review.approve(vid, "provider", "demo-provider")
         status = review.approve(vid, "operator", "demo-operator")

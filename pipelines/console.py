@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.errors import TrustlabError
@@ -46,6 +47,7 @@ MESSAGES = {
         "failed": "failed",
         "done": "Recorded.",
         "all_versions": "Recent versions",
+        "my_submissions": "My submissions",
     },
     "zh-CN": {
         "reviews": "加工逻辑审核",
@@ -81,6 +83,7 @@ MESSAGES = {
         "failed": "未通过",
         "done": "已记录。",
         "all_versions": "最近的版本",
+        "my_submissions": "我提交的版本",
     },
 }
 ROLE_NAMES = {"en": {"provider": "provider", "operator": "operator"},
@@ -107,13 +110,24 @@ def register(console: Any) -> None:
     def state(request: Request, value: str) -> str:
         return STATE_NAMES.get(console.lang(request), {}).get(value, value)
 
+    # Pages that read the DB are plain functions: FastAPI runs them in its thread pool,
+    # off the event loop.
     @console.router.get("/reviews")
-    async def queue(request: Request) -> HTMLResponse:
-        console.user(request)
+    def queue(request: Request) -> HTMLResponse:
+        user = console.user(request)
         rows = review.list()
+        roles = {r.role for r in console.roles(user)}
+        if not roles & {"provider", "operator", "auditor", "admin"}:  # a developer: theirs
+            from hub.identity import Directory
+
+            mine = set(Directory(console.platform).show_user(user)["projects"])
+            rows = [r for r in rows if r["project"] in mine or r["submitted_by"] == user]
         waiting = [r for r in rows if r["state"] == "in_review"]
+        own = [r for r in rows if r["submitted_by"] == user]
         body = []
-        for title, items in (("reviews", waiting), ("all_versions", rows[:30])):
+        sections = [("my_submissions", own)] if own else []
+        sections += [("reviews", waiting), ("all_versions", rows[:30])]
+        for title, items in sections:
             body.append(f"<h2>{e(t(request, title))}</h2>")
             if not items:
                 body.append(f"<p>{e(t(request, 'queue_empty'))}</p>")
@@ -141,7 +155,7 @@ def register(console: Any) -> None:
         return console.page(request, t(request, "reviews"), "".join(body))
 
     @console.router.get("/reviews/{version}")
-    async def detail(request: Request, version: str) -> HTMLResponse:
+    def detail(request: Request, version: str) -> HTMLResponse:
         user = console.user(request)
         try:
             status = review.status(version)
@@ -168,13 +182,17 @@ def register(console: Any) -> None:
     async def approve(request: Request, version: str) -> Response:
         user = console.user(request)
         form = await console.form(request)
-        return _act(lambda: review.approve(version, form.get("role", ""), user), version)
+        return await run_in_threadpool(
+            _act, lambda: review.approve(version, form.get("role", ""), user), version
+        )
 
     @console.router.post("/reviews/{version}/reject")
     async def reject(request: Request, version: str) -> Response:
         user = console.user(request)
         form = await console.form(request)
-        return _act(lambda: review.reject(version, user, form.get("reason", "")), version)
+        return await run_in_threadpool(
+            _act, lambda: review.reject(version, user, form.get("reason", "")), version
+        )
 
 
 def _act(action: Any, version: str) -> Response:

@@ -117,12 +117,11 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
 
     from hub.catalog import Catalog
     from hub.errors import TrustlabError
-    from hub.images import ImageBuilder, docker_client, image_digest
+    from hub.images import docker_client, image_digest
     from sandbox.builder import latest_sample
 
     settings = platform.settings
-    client = docker_client()
-    ImageBuilder(client, settings, log=lambda m: None).all()
+    client = docker_client()  # images are built by `make up` / `trustlab hub start`
     manifest = version["manifest"]
     work = settings.home / "dry-runs" / version["version"]
     shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,7 @@ class PipelineVersion(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the snapshot
     name: Mapped[str] = mapped_column(String(100), index=True)
+    project: Mapped[str | None] = mapped_column(String(100), index=True)  # whose work it is
     state: Mapped[str] = mapped_column(String(20), default="submitted")
     submitted_by: Mapped[str] = mapped_column(String(100))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

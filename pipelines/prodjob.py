@@ -85,7 +85,7 @@ def run(job: dict[str, Any]) -> int:
     from hub.settings import Settings
     from pipelines.manifest import snapshot_files, version_id
     from pipelines.runner import run_pipeline
-    from sandbox.builder import _normalize_parquet_folder
+    from sandbox.builder import normalize_parquet_folder
     from sandbox.spark import read_dataset
 
     started = time.time()
@@ -122,7 +122,7 @@ def run(job: dict[str, Any]) -> int:
         return fail(str(exc))
     written = {}
     for name, info in result.outputs.items():
-        _normalize_parquet_folder(outputs / name)
+        normalize_parquet_folder(outputs / name)
         written[name] = {"rows": info["rows"], "columns": info["columns"]}
     rows_read = records_read(spark)
     spark.stop()

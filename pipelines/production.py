@@ -573,9 +573,9 @@ class Production:
             latest = catalog.check_unchanged(name)  # re-hash: the exact version we read
             fmt = info["source"]["format"]
             if fmt == "sql":
-                from sandbox.spark import _stage_sql
+                from sandbox.spark import stage_sql
 
-                staged = _stage_sql(
+                staged = stage_sql(
                     catalog.registration(name),
                     [(c["name"], c["type"]) for c in info["columns"]],
                     self.settings,

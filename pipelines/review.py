@@ -62,21 +62,14 @@ class Review:
                 raise TrustlabError(f"severity of {rule} must be one of {', '.join(SEVERITIES)}")
         return overrides
 
-    def _record_severities(self, session: Session, overrides: dict[str, str]) -> None:
+    def _record_severities(self, session: Session, overrides: dict[str, str], actor: str) -> None:
         """Ledger the severity overrides when they differ from the last ones recorded."""
-        from hub.models import LedgerEntry
-
-        last = session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.action == "scanner.severity")
-            .order_by(LedgerEntry.seq.desc())
-            .limit(1)
-        ).first()
-        before = json.loads(last.payload)["overrides"] if last else {}
+        last = self.platform.ledger.entries(session, 1, action="scanner.severity")
+        before = last[0]["payload"]["overrides"] if last else {}
         if before != overrides:
             self.platform.ledger.append(
                 session,
-                self.platform.settings.actor,
+                actor,
                 "scanner.severity",
                 "scanner",
                 {"before": before, "overrides": overrides},
@@ -91,8 +84,9 @@ class Review:
             cols += [c["name"] for c in info["columns"] if c["pii"] != "none"]
         return cols
 
-    def scan_folder(self, folder: Path) -> dict[str, Any]:
-        """Scan a folder (no submission): the JSON report."""
+    def scan_folder(self, folder: Path, skipped: dict[str, str] | None = None) -> dict[str, Any]:
+        """Scan a folder (no submission): the JSON report; ``skipped``: what a client left
+        out of the files it sent."""
         manifest = load_manifest(folder)
         check_code(folder)
         scanner = Scanner(
@@ -101,7 +95,8 @@ class Review:
             self.severities(),
             self._sensitive_if_known(manifest.inputs),
         )
-        return report(scanner.scan_folder(folder))
+        snap = take_snapshot(folder)
+        return report(scanner.scan_files(snap.files, {**(skipped or {}), **snap.skipped}))
 
     def _sensitive_if_known(self, inputs: tuple[str, ...]) -> list[str]:
         try:
@@ -111,13 +106,23 @@ class Review:
 
     # --- submit and scan ----------------------------------------------------------------
 
-    def submit(self, folder: Path, user: str) -> dict[str, Any]:
+    def submit(
+        self, folder: Path, user: str, project: str, skipped: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Snapshot ``folder`` as a version of ``project``'s pipeline, submitted by ``user``
+        (the authenticated caller: a developer member of the project), and scan it.
+
+        Every input must be granted to the project. ``skipped``: what a client that sent
+        the files left out of them (scanned as findings with the folder's own).
+        """
         manifest = load_manifest(folder)
         check_code(folder)
         snap = take_snapshot(folder)
         files = snap.files
+        left_out = {**(skipped or {}), **snap.skipped}
         vid = version_id(files)
         with self.platform.db.session() as session:
+            self.directory.require_member(user, project, session=session)
             for name in manifest.inputs:
                 ds = session.scalar(select(Dataset).where(Dataset.name == name))
                 if ds is None:
@@ -131,6 +136,14 @@ class Review:
                         f"input {name!r} has no confirmed classification yet; its owner runs "
                         f"`trustlab dataset confirm {name}`"
                     )
+            granted = self.directory.granted(project, session)
+            missing = [name for name in manifest.inputs if name not in granted]
+            if missing:
+                raise PermissionDenied(
+                    f"project {project!r} has no approved grant of {', '.join(missing)}; a "
+                    f"member requests one with `trustlab project request {project} "
+                    f"{missing[0]}`"
+                )
             if session.get(PipelineVersion, vid) is not None:
                 raise TrustlabError(
                     f"this exact code is already version {vid[:12]}; see "
@@ -148,11 +161,12 @@ class Review:
             version = PipelineVersion(
                 id=vid,
                 name=manifest.name,
+                project=project,
                 submitted_by=user,
                 previous_id=previous.id if previous else None,
                 snapshot=str(target),
                 manifest=json.dumps(manifest.to_json()),
-                skipped=json.dumps(snap.skipped),
+                skipped=json.dumps(left_out),
             )
             session.add(version)
             session.flush()
@@ -163,14 +177,15 @@ class Review:
                 f"pipeline:{manifest.name}",
                 {
                     "version": vid,
+                    "project": project,
                     "previous": version.previous_id,
                     "files": sorted(files),
                     "inputs": list(manifest.inputs),
                     "outputs": list(manifest.outputs),
-                    "skipped": sorted(snap.skipped),
+                    "skipped": sorted(left_out),
                 },
             )
-        self.scan(vid)
+        self.scan(vid, user)
         return self.status(vid)
 
     def _write_snapshot(self, files: dict[str, bytes], target: Path) -> None:
@@ -188,7 +203,7 @@ class Review:
             folder.chmod(0o755)
         tmp.rename(target)
 
-    def scan(self, ref: str) -> dict[str, Any]:
+    def scan(self, ref: str, actor: str) -> dict[str, Any]:
         with self.platform.db.session() as session:
             inputs = tuple(json.loads(self._version(session, ref).manifest)["inputs"])
         sensitive = self._sensitive_if_known(inputs)  # reads the catalog: its own session
@@ -200,7 +215,7 @@ class Review:
                 )
             manifest = json.loads(v.manifest)
             overrides = self.severities()
-            self._record_severities(session, overrides)
+            self._record_severities(session, overrides, actor)
             scanner = Scanner(manifest["inputs"], manifest["outputs"], overrides, sensitive)
             skipped = json.loads(v.skipped or "{}")
             findings = scanner.scan_files(snapshot_files(Path(v.snapshot)), skipped)
@@ -209,7 +224,7 @@ class Review:
             v.state = "blocked" if result["blocked"] else "scanned"
             self.platform.ledger.append(
                 session,
-                self.platform.settings.actor,
+                actor,
                 "pipeline.scan",
                 f"pipeline:{v.name}",
                 {
@@ -247,11 +262,47 @@ class Review:
                 f"pipeline:{v.name}",
                 {"version": v.id, "rule": rule, "file": file, "line": line, "reason": reason},
             )
-        return self.scan(ref)
+        return self.scan(ref, operator)
 
     # --- dry run result ------------------------------------------------------------------
 
-    def record_dry_run(self, ref: str, result: dict[str, Any]) -> dict[str, Any]:
+    def dry_run(self, ref: str, actor: str, log: Any = print) -> dict[str, Any]:
+        """Run a scanned, unblocked version on the samples in the runner container and
+        record the verdict (``actor``: its submitter, a developer of its project, or an
+        operator)."""
+        from pipelines.dryrun import run_in_container
+
+        with self.platform.db.session() as session:
+            v = self._version(session, ref)
+            allowed = (
+                actor == v.submitted_by
+                or self._is_operator(actor, session)
+                or bool(v.project and self._is_member(actor, v.project, session))
+            )
+            if not allowed:
+                raise PermissionDenied(
+                    f"{actor!r} may not dry-run {v.id[:12]}: its submitter, a developer of "
+                    f"project {v.project!r} or an operator may"
+                )
+            if v.state not in ("scanned", "dry_run_failed"):
+                raise InvalidState(f"version {v.id[:12]} is {v.state}; only a scanned, "
+                                   "unblocked version is dry-run")  # fmt: skip
+            vid = v.id
+        status = {**self.status(vid), "snapshot": str(self.store / v.name / vid)}
+        result = run_in_container(self.platform, status, log=log)
+        return self.record_dry_run(vid, result, actor)
+
+    def _is_operator(self, name: str, session: Session) -> bool:
+        return any(r.role == "operator" for r in self.directory.roles(name, session))
+
+    def _is_member(self, name: str, project: str, session: Session) -> bool:
+        try:
+            self.directory.require_member(name, project, session=session)
+        except (PermissionDenied, NotFound):
+            return False
+        return True
+
+    def record_dry_run(self, ref: str, result: dict[str, Any], actor: str) -> dict[str, Any]:
         with self.platform.db.session() as session:
             v = self._version(session, ref)
             if v.state not in ("scanned", "dry_run_failed", "in_review"):
@@ -265,7 +316,7 @@ class Review:
             v.state = "in_review" if result["passed"] else "dry_run_failed"
             self.platform.ledger.append(
                 session,
-                self.platform.settings.actor,
+                actor,
                 "pipeline.dry_run",
                 f"pipeline:{v.name}",
                 {
@@ -289,7 +340,7 @@ class Review:
             owners.add(ds.owner.name)
         return [("provider", o) for o in sorted(owners)] + [("operator", "")]
 
-    def approve(self, ref: str, role: str, user: str) -> dict[str, Any]:
+    def approve(self, ref: str, role: str | None, user: str) -> dict[str, Any]:
         return self._decide(ref, role, user, "approve", None)
 
     def reject(self, ref: str, user: str, reason: str, role: str | None = None) -> dict[str, Any]:
@@ -405,6 +456,7 @@ class Review:
             return {
                 "version": v.id,
                 "name": v.name,
+                "project": v.project,
                 "state": v.state,
                 "submitted_by": v.submitted_by,
                 "submitted_at": v.submitted_at.isoformat(),
@@ -441,7 +493,7 @@ class Review:
             if name:
                 query = query.where(PipelineVersion.name == name)
             return [
-                {"version": v.id, "name": v.name, "state": v.state,
+                {"version": v.id, "name": v.name, "project": v.project, "state": v.state,
                  "submitted_by": v.submitted_by, "submitted_at": v.submitted_at.isoformat()}
                 for v in session.scalars(query)
             ]  # fmt: skip

@@ -87,10 +87,15 @@ def _noop(_: str) -> None:
 
 
 class SampleBuilder:
-    def __init__(self, platform: Platform, step: Callable[[str], None] = _noop) -> None:
+    """Builds samples; ``actor`` is who asked (the authenticated caller), in the ledger."""
+
+    def __init__(
+        self, platform: Platform, step: Callable[[str], None] = _noop, actor: str | None = None
+    ) -> None:
         self.platform = platform
         self.settings = platform.settings
-        self.catalog = Catalog(platform)
+        self.catalog = Catalog(platform, actor)
+        self._actor = self.catalog._actor
         self.step = step
 
     # -- checks before any work ---------------------------------------------------------
@@ -118,7 +123,7 @@ class SampleBuilder:
         info = self.catalog.show(req.dataset)
         self._check_request(req, info)
         info = self.catalog.require_confirmed(req.dataset)
-        policy, created = Policies(self.platform).ensure(req.dataset)
+        policy, created = Policies(self.platform, self.catalog.actor).ensure(req.dataset)
         context = masking_context(self.platform)
         rules = check_rules(info, policy.rules, context)
 
@@ -151,7 +156,7 @@ class SampleBuilder:
             if suppressed:
                 final.write.parquet(str(staging / "suppressed"))
                 data_dir = staging / "suppressed"
-            _normalize_parquet_folder(data_dir)
+            normalize_parquet_folder(data_dir)
             self.step("running the leak gate")
             report = run_gate(
                 spark,
@@ -219,7 +224,7 @@ class SampleBuilder:
             suppressed_rows=args["suppressed_rows"],
             gate_passed=report.passed,
             gate_result=json.dumps(report.to_json(), ensure_ascii=False),
-            created_by=self.settings.actor,
+            created_by=self._actor(),
         )
         session.add(row)
         session.flush()
@@ -255,7 +260,7 @@ class SampleBuilder:
             build = self._build_row(session, req, version, policy, report, args, "rejected")
             self.platform.ledger.append(
                 session,
-                self.settings.actor,
+                self._actor(),
                 "sample.reject",
                 f"dataset:{req.dataset}",
                 {"build": build.id, **self._ledger_payload(req, version, policy, args)},
@@ -314,7 +319,7 @@ class SampleBuilder:
                     payload.update(output=str(final))
                     action = "sample.export"
                 self.platform.ledger.append(
-                    session, self.settings.actor, action, f"dataset:{req.dataset}", payload
+                    session, self._actor(), action, f"dataset:{req.dataset}", payload
                 )
         except BaseException:
             if moved:
@@ -351,9 +356,9 @@ class SampleBuilder:
                 source_uri=str(final.parent),
                 source_options="{}",
                 classification_status="confirmed",
-                confirmed_by=self.settings.actor,
+                confirmed_by=self._actor(),
                 sample_of_id=source.id,
-                created_by=self.settings.actor,
+                created_by=self._actor(),
             )
             session.add(ds)
             session.flush()
@@ -393,7 +398,7 @@ class SampleBuilder:
                 row_count=args["rows"],
                 size_bytes=fingerprint.size_bytes,
                 location=str(final),
-                created_by=self.settings.actor,
+                created_by=self._actor(),
             )
         )
         session.flush()
@@ -479,7 +484,7 @@ def _k_anonymity(df: Any, qis: list[str], min_k: int | None) -> tuple[int | None
     return new_k, int(suppressed), kept
 
 
-def _normalize_parquet_folder(folder: Path) -> None:
+def normalize_parquet_folder(folder: Path) -> None:
     """Keep only data files, renamed part-00000.parquet…, so the content hash is repeatable."""
     for extra in folder.iterdir():
         if extra.name.startswith((".", "_")):

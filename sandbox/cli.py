@@ -14,7 +14,8 @@ import click
 from rich.table import Table
 
 from hub.catalog import Catalog, Registration
-from hub.cli import Context, emit_json, err, out, pass_ctx, print_catalog, progress_bar
+from hub.cli import print_catalog
+from hub.commands import Context, emit_json, err, out, pass_ctx, progress_bar
 from hub.errors import NotFound
 from hub.platform import Platform
 
@@ -40,9 +41,10 @@ def ensure_demo(platform: Platform, rows: int, seed: int, echo: Any = click.echo
 
     Idempotent: with the same rows and seed nothing is regenerated or re-registered.
     """
+    from hub.identity import HOST
     from sandbox.demo import generate_people
 
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, HOST)
     raw = Path(platform.settings.zone("raw")) / DEMO_NAME
     raw.mkdir(parents=True, exist_ok=True)
     data, params = raw / "people.csv", raw / "people.params.json"
@@ -107,11 +109,6 @@ def sample() -> None:
 @click.option("--by", help="Column to stratify by (with --strategy stratified).")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--min-k", type=int, help="Suppress rows until every quasi-identifier class has k.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Export to this folder instead of publishing to the samples zone.",
-)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_ctx
 def sample_build(
@@ -123,24 +120,22 @@ def sample_build(
     by: str | None,
     seed: int,
     min_k: int | None,
-    out: Path | None,
     fmt: str,
 ) -> None:
-    """Sample DATASET, mask it by its policy, gate it for leaks, publish it."""
-    from sandbox.builder import BuildRequest, LeakDetected, SampleBuilder
+    """Sample DATASET, mask it by its policy, gate it for leaks, publish it (a provider
+    reviewer of its owner, or an operator)."""
+    from types import SimpleNamespace
 
     if rows is not None and all_rows:
         raise click.UsageError("--rows and --all exclude each other")
-    req = BuildRequest(dataset, rows, all_rows, strategy, by, seed, out, min_k)
-    try:
-        with steps_progress() as step:
-            result = SampleBuilder(ctx.platform, step).build(req)
-    except LeakDetected as exc:
-        print_gate(exc.report)
-        raise
+    body = {"rows": rows, "all_rows": all_rows, "strategy": strategy, "by": by, "seed": seed,
+            "min_k": min_k}  # fmt: skip
+    err.print(f"building a sample of {dataset} on the platform (sample, mask, leak gate) …")
+    data = ctx.api.post(f"/samples/{dataset}/build", body)
     if fmt == "json":
-        emit_json(build_json(result))
+        emit_json(data)
         return
+    result = SimpleNamespace(**data)
     if result.policy_created:
         click.echo(f"created masking policy v1 of {dataset} from its classification")
     where = (
@@ -155,7 +150,9 @@ def sample_build(
             f"k-anonymity over {', '.join(result.quasi_identifiers)}: k={result.k_anonymity}"
             + (f" ({result.suppressed_rows:,} rows suppressed)" if result.suppressed_rows else "")
         )
-    print_gate(result.gate)
+    gate = data["gate"]
+    verdict = "[green]passed[/]" if gate["passed"] else "[red]FAILED[/]"
+    out.print(f"leak gate {verdict}: {gate.get('summary', '')}")
 
 
 def build_json(result: Any) -> dict[str, Any]:
@@ -224,21 +221,18 @@ def policy() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
 def policy_show(ctx: Context, dataset: str, fmt: str) -> None:
-    """Print the current policy (creating v1 from the classification if there is none)."""
+    """Print the current policy (or the one its classification gives, before version 1)."""
     from sandbox.masking import registry
-    from sandbox.policy import Policies
 
-    current, created = Policies(ctx.platform).ensure(dataset)
+    current = ctx.api.get(f"/samples/{dataset}/policy")
     if fmt == "json":
-        emit_json({"dataset": dataset, "version": current.version, "rules": current.rules})
+        emit_json(current)
         return
-    if created:
-        click.echo(f"created masking policy v1 of {dataset} from its classification")
     rules = registry()
     table = Table("column", "rule", "params", "what it does")
-    info = ctx.catalog.show(dataset)
+    info = ctx.api.get(f"/datasets/{dataset}")
     for col in info["columns"]:
-        spec = current.rules.get(col["name"], {"rule": "keep", "params": {}})
+        spec = current["rules"].get(col["name"], {"rule": "keep", "params": {}})
         rule = rules.get(spec["rule"])
         table.add_row(
             col["name"],
@@ -246,7 +240,11 @@ def policy_show(ctx: Context, dataset: str, fmt: str) -> None:
             json.dumps(spec.get("params", {}), ensure_ascii=False) if spec.get("params") else "",
             rule.note if rule else "(unknown rule)",
         )
-    out.print(f"[bold]{dataset}[/] masking policy v{current.version} ({current.policy_hash[:12]})")
+    if current["version"] is None:
+        out.print(f"[bold]{dataset}[/] has no masking policy yet; version 1 will be:")
+    else:
+        out.print(f"[bold]{dataset}[/] masking policy v{current['version']} "
+                  f"({current['hash'][:12]})")  # fmt: skip
     out.print(table)
 
 
@@ -272,11 +270,11 @@ def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
 def policy_set(
     ctx: Context, dataset: str, column: str, rule_name: str, params: tuple[str, ...]
 ) -> None:
-    """Mask COLUMN of DATASET with RULE (writes a new policy version)."""
-    from sandbox.policy import Policies
-
-    version = Policies(ctx.platform).set_rule(dataset, column, rule_name, _params(params))
-    click.echo(f"{dataset} masking policy v{version.version}: {column} -> {rule_name}")
+    """Mask COLUMN of DATASET with RULE (writes a new policy version; a provider reviewer of
+    the owner, or an operator)."""
+    body = {"rule": rule_name, "params": _params(params)}
+    version = ctx.api.post(f"/samples/{dataset}/policy/{column}", body)
+    click.echo(f"{dataset} masking policy v{version['version']}: {column} -> {rule_name}")
 
 
 @policy.command("unset")
@@ -285,10 +283,8 @@ def policy_set(
 @pass_ctx
 def policy_unset(ctx: Context, dataset: str, column: str) -> None:
     """Remove COLUMN's rule (refused for PII columns: default deny)."""
-    from sandbox.policy import Policies
-
-    version = Policies(ctx.platform).unset(dataset, column)
-    click.echo(f"{dataset} masking policy v{version.version}: {column} has no rule")
+    version = ctx.api.delete(f"/samples/{dataset}/policy/{column}")
+    click.echo(f"{dataset} masking policy v{version['version']}: {column} has no rule")
 
 
 @sample.command("rules")
@@ -322,8 +318,10 @@ def up_demo_sample(platform: Platform) -> None:
         return
     except NotFound:
         pass
+    from hub.identity import HOST
+
     with steps_progress() as step:
-        result = SampleBuilder(platform, step).build(BuildRequest(DEMO_NAME))
+        result = SampleBuilder(platform, step, actor=HOST).build(BuildRequest(DEMO_NAME))
     click.echo(
         f"published {result.sample_dataset} v{result.version}: {result.rows:,} masked rows, "
         f"leak gate {'passed' if result.gate.passed else 'FAILED'}"
@@ -345,13 +343,13 @@ def up_demo_accounts(platform: Platform) -> None:
     import json
     import secrets
 
-    from hub.identity import Directory, Role
+    from hub.identity import HOST, Directory, Role
 
     directory = Directory(platform)
     creds_file = platform.settings.home / "demo-credentials.json"
     creds = json.loads(creds_file.read_text()) if creds_file.exists() else {}
     known = {u["name"] for u in directory.list_users()}
-    actor = platform.settings.actor
+    actor = HOST
     for name, (role, org) in DEMO_ACCOUNTS.items():
         if name in known:
             continue

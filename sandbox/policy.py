@@ -101,9 +101,12 @@ def check_rules(
 
 
 class Policies:
-    def __init__(self, platform: Platform) -> None:
+    """Masking policies; ``actor`` is who changes one (the authenticated caller)."""
+
+    def __init__(self, platform: Platform, actor: str | None = None) -> None:
         self.platform = platform
-        self.catalog = Catalog(platform)
+        self.catalog = Catalog(platform, actor)
+        self._actor = self.catalog._actor
 
     def _dataset(self, session: Session, name: str) -> Dataset:
         ds = session.scalars(select(Dataset).where(Dataset.name == name)).first()
@@ -127,7 +130,7 @@ class Policies:
     def _write(self, name: str, rules: Rules, action: str, detail: dict[str, Any]) -> PolicyVersion:
         info = self.catalog.show(name)
         check_rules(info, rules, masking_context(self.platform))
-        actor = self.platform.settings.actor
+        actor = self._actor()
         policy_hash = digest(self.platform.settings.hash_algorithm, canonical_json(rules)).hex()
         with self.platform.db.session() as session:
             ds = self._dataset(session, name)

@@ -94,11 +94,11 @@ def read_dataset(spark: Any, info: dict[str, Any], registration: Any, settings: 
     if fmt == "parquet":
         return spark.read.parquet(registration.location)
     if fmt == "sql":
-        return spark.read.parquet(str(_stage_sql(registration, columns, settings)))
+        return spark.read.parquet(str(stage_sql(registration, columns, settings)))
     raise ValueError(f"cannot read format {fmt!r}")
 
 
-def _stage_sql(registration: Any, columns: list[tuple[str, str]], settings: Settings) -> Path:
+def stage_sql(registration: Any, columns: list[tuple[str, str]], settings: Settings) -> Path:
     """Copy a SQL table to Parquet (streamed in batches) under the lake's scratch area."""
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -82,7 +82,6 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         database_url=db_url,
         ledger_checkpoint_interval=4,
         probe_rows=500,
-        actor="tester",
     )
 
 
@@ -103,7 +102,6 @@ def cli_env(settings: Settings) -> dict[str, str]:
         TRUSTLAB_DATABASE_URL=str(settings.database_url),
         TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL=str(settings.ledger_checkpoint_interval),
         TRUSTLAB_PROBE_ROWS=str(settings.probe_rows),
-        TRUSTLAB_ACTOR="tester",
         COLUMNS="200",
     )
     return env
@@ -144,6 +142,7 @@ class HubUnderTest:
         "AUDIT_PORT": 18101,
         "PROXY_API_PORT": 18001,
         "CONSOLE_PORT": 18100,
+        "API_PORT": 18110,
         "AIRFLOW_PORT": 18300,
     }
     NETWORK = "trustlab-test-sbx"
@@ -158,15 +157,56 @@ class HubUnderTest:
             TRUSTLAB_SANDBOX_NETWORK=self.NETWORK,
             TRUSTLAB_SANDBOX_SUBNET=self.SUBNET,
             TRUSTLAB_SPARK_MASTER="local[2]",
+            XDG_CONFIG_HOME=str(home / "config"),  # a login never touches the tester's own
             COLUMNS="200",
         )
         self.url = f"http://127.0.0.1:{self.PORTS['HUB_PORT']}"
         self.gateway = self.SUBNET.rsplit(".", 1)[0] + ".1"
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+        """The real CLI; ``token``: act as that token's owner (else host commands only)."""
+        env = dict(self.env, **({"TRUSTLAB_TOKEN": token} if token else {}))
         return subprocess.run(
-            [TRUSTLAB, *args], env=self.env, capture_output=True, text=True, timeout=1200
+            [TRUSTLAB, *args], env=env, capture_output=True, text=True, timeout=1200
         )
+
+    def as_user(self, name: str, *args: str) -> subprocess.CompletedProcess:
+        """``trustlab ARGS`` as ``name`` (a real hub token from a password login)."""
+        return self.cli(*args, token=self.token_of(name))
+
+    ADMIN = "demo-admin"
+
+    def password(self, name: str) -> str:
+        return self.__dict__.get("passwords", {}).get(name) or self.credentials[name]
+
+    def add_user(self, name: str, *roles: str, org: str | None = None) -> str:
+        """Create ``name`` through the API as the platform's admin; remember its password."""
+        info = self.client(self.ADMIN).post(
+            "/users", {"name": name, "roles": list(roles), "org": org}
+        )
+        self.__dict__.setdefault("passwords", {})[name] = info["password"]
+        return name
+
+    def token_of(self, name: str) -> str:
+        """A hub token of ``name``, issued by the hub for its password, scoped to the API."""
+        import httpx
+
+        cache = self.__dict__.setdefault("_tokens", {})
+        if name not in cache:
+            resp = httpx.post(
+                f"{self.url}/hub/api/users/{name}/tokens",
+                json={"auth": {"username": name, "password": self.password(name)},
+                      "scopes": ["access:services!service=trustlab-api"], "expires_in": 86400},
+                timeout=30,
+            )  # fmt: skip
+            assert resp.status_code == 201, resp.text
+            cache[name] = resp.json()["token"]
+        return cache[name]
+
+    def client(self, name: str):  # type: ignore[no-untyped-def]
+        from hub.client import PlatformClient
+
+        return PlatformClient(f"{self.url}/services/trustlab-api", self.token_of(name))
 
     @property
     def settings(self) -> Settings:
@@ -266,6 +306,81 @@ class HubUnderTest:
                 volume.remove(force=True)
 
 
+class PlatformUnderTest(HubUnderTest):
+    """A real JupyterHub with the platform API on one metadata DB lane (SQLite or
+    PostgreSQL), no Airflow and no demo data: users are made by its first admin."""
+
+    LANES: ClassVar[dict[str, tuple[int, str]]] = {
+        "sqlite": (19000, "172.29.242.0/24"),
+        "postgres": (19500, "172.29.243.0/24"),
+    }
+
+    def __init__(self, home: Path, lane: str, database_url: str) -> None:
+        base, subnet = self.LANES[lane]
+        self.PORTS = {"HUB_PORT": base, "HUB_API_PORT": base + 81, "AUDIT_PORT": base + 101,
+                      "PROXY_API_PORT": base + 1, "CONSOLE_PORT": base + 100,
+                      "API_PORT": base + 110}  # fmt: skip
+        self.NETWORK, self.SUBNET = f"trustlab-test-api-{lane}", subnet
+        super().__init__(home)
+        self.env["TRUSTLAB_DATABASE_URL"] = database_url
+        self.env["TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL"] = "5"
+        self.passwords: dict[str, str] = {}
+        self.lane = lane
+
+    ADMIN = "root-admin"
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(home=self.home, database_url=self.env["TRUSTLAB_DATABASE_URL"])
+
+    def start(self) -> None:
+        import re
+
+        done = self.cli("hub", "start")
+        assert done.returncode == 0, done.stderr
+        made = self.cli("user", "first-admin", "root-admin")
+        assert made.returncode == 0, made.stderr
+        self.passwords["root-admin"] = re.search(r"password: (\S+)", made.stdout).group(1)
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def api_platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformUnderTest]:
+    """A running hub + platform API per DB lane, shared by the tests of a session (they use
+    names of their own)."""
+    home = tmp_path_factory.mktemp(f"api-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'meta.db'}"
+        drop = None
+    else:
+        admin_url = request.getfixturevalue("postgres_admin")
+        name = f"tl_api_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    clear_stale_platforms()
+    hub = PlatformUnderTest(home, request.param, url)
+    _remember(hub.home, running=True)
+    try:
+        hub.start()
+        yield hub
+    finally:
+        hub.teardown()
+        _remember(hub.home, running=False)
+        if drop is not None:
+            drop()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A run ended by SIGTERM (a CI timeout, `kill`) tears down like Ctrl-C does: pytest
     runs the session fixtures' finalizers, so no hub or Airflow outlives it."""
@@ -286,22 +401,34 @@ RUNNING = Path(os.environ.get("TRUSTLAB_CACHE") or Path.home() / ".cache" / "tru
 )
 
 
-def _running_homes() -> list[Path]:
+def _running() -> list[tuple[int, Path]]:
+    """(pid of the test run, home) of each session platform recorded as running."""
     try:
-        return [Path(line) for line in RUNNING.read_text().splitlines() if line.strip()]
+        lines = RUNNING.read_text().splitlines()
     except OSError:
         return []
+    found = []
+    for line in lines:
+        pid, _, home = line.partition(" ")
+        if pid.isdigit() and home:
+            found.append((int(pid), Path(home)))
+    return found
 
 
 def _remember(home: Path, running: bool) -> None:
-    homes = [h for h in _running_homes() if h != home] + ([home] if running else [])
+    kept = [(pid, h) for pid, h in _running() if h != home]
+    if running:
+        kept.append((os.getpid(), home))
     RUNNING.parent.mkdir(parents=True, exist_ok=True)
-    RUNNING.write_text("".join(f"{h}\n" for h in homes))
+    RUNNING.write_text("".join(f"{pid} {h}\n" for pid, h in kept))
 
 
 def clear_stale_platforms() -> None:
-    """Stop the hub, Airflow and containers of an earlier run that was killed (SIGKILL)."""
-    for home in _running_homes():
+    """Stop the hub, Airflow and containers that a test run which is gone (killed with
+    SIGKILL) left behind; platforms of live runs, this one included, are left alone."""
+    for pid, home in _running():
+        if pid == os.getpid() or Path(f"/proc/{pid}").exists():
+            continue
         if home.exists():
             HubUnderTest(home).teardown()
         _remember(home, running=False)
@@ -322,7 +449,9 @@ def hub_under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubUnde
     try:
         hub.up = hub.cli("up")
         assert hub.up.returncode == 0, f"trustlab up failed:\n{hub.up.stdout}\n{hub.up.stderr}"
-        hub.ledger_after_up = hub.cli("audit", "log", "--format", "json", "--limit", "1000").stdout
+        log = hub.as_user("demo-auditor", "audit", "log", "--format", "json", "--limit", "1000")
+        assert log.returncode == 0, log.stderr
+        hub.ledger_after_up = log.stdout
         yield hub
     finally:
         hub.teardown()

@@ -37,9 +37,10 @@ def test_developer_reads_masked_sample_in_jupyterlab(
     password_file = tmp_path / "pw"
     password_file.write_text("browser-pass-123")
     hub = hub_under_test
-    assert hub.cli("user", "add", "browser-dev", "--role", "developer",
-                   "--password-file", str(password_file)).returncode == 0  # fmt: skip
-    assert hub.cli("project", "add-member", "demo", "browser-dev").returncode == 0
+    assert hub.as_user("demo-admin", "user", "add", "browser-dev", "--role", "developer",
+                       "--password-file", str(password_file)).returncode == 0  # fmt: skip
+    done = hub.as_user("demo-operator", "project", "add-member", "demo", "browser-dev")
+    assert done.returncode == 0, done.stderr
 
     page = browser.new_page()
     page.set_default_timeout(120_000)

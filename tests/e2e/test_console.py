@@ -56,15 +56,14 @@ def version(hub_under_test: HubUnderTest, tmp_path_factory: pytest.TempPathFacto
     folder = tmp_path_factory.mktemp("console_check")
     (folder / "pipeline.toml").write_text(TOML)
     (folder / "main.py").write_text(textwrap.dedent(CODE))
-    submitted = hub.cli("pipeline", "submit", str(folder), "--user", "demo-dev", "--format", "json")
+    submitted = hub.as_user("demo-dev", "pipeline", "submit", str(folder), "--format", "json")
     status = json.loads(submitted.stdout)
     assert status["state"] == "blocked"  # os.getenv: ENV001
     finding = next(f for f in status["scan"]["findings"] if f["rule"] == "ENV001")
-    waived = hub.cli("pipeline", "waive", status["version"], "--rule", "ENV001", "--at",
-                     f"main.py:{finding['line']}", "--reason", "HOME is not a secret here",
-                     "--user", "demo-operator")  # fmt: skip
+    waived = hub.as_user("demo-operator", "pipeline", "waive", status["version"], "--rule", "ENV001", "--at",
+                     f"main.py:{finding['line']}", "--reason", "HOME is not a secret here")  # fmt: skip
     assert waived.returncode == 0, waived.stderr
-    dry = hub.cli("pipeline", "dry-run", status["version"], "--format", "json")
+    dry = hub.as_user("demo-dev", "pipeline", "dry-run", status["version"], "--format", "json")
     assert json.loads(dry.stdout)["state"] == "in_review", dry.stdout[-2000:]
     return status["version"]
 
@@ -126,7 +125,9 @@ def test_review_in_the_console(browser, hub_under_test: HubUnderTest, version: s
     operator.wait_for_selector("#flash.ok")
     assert operator.inner_text("#state") == "approved"
     operator.context.close()
-    status = json.loads(hub.cli("pipeline", "status", version, "--format", "json").stdout)
+    status = json.loads(
+        hub.as_user("demo-dev", "pipeline", "status", version, "--format", "json").stdout
+    )
     assert status["state"] == "approved"
     assert {(r["role"], r["reviewer"]) for r in status["reviews"]} == {
         ("provider", "demo-provider"),
@@ -145,6 +146,6 @@ def test_console_refuses_without_a_hub_login(hub_under_test: HubUnderTest, versi
     )  # fmt: skip
     assert forged.status_code == 302  # not logged in: back to the hub, nothing recorded
     status = json.loads(
-        hub_under_test.cli("pipeline", "status", version, "--format", "json").stdout
+        hub_under_test.as_user("demo-dev", "pipeline", "status", version, "--format", "json").stdout
     )
     assert all(r["reviewer"] != "demo-operator" or r["decision"] for r in status["reviews"])

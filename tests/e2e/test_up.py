@@ -23,7 +23,9 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
     assert f"{hub_under_test.url}/" in first.stdout
     assert f"reviewer console: {hub_under_test.url}/services/trustlab-console/" in first.stdout
 
-    info = json.loads(hub_under_test.cli("dataset", "show", "people", "--format", "json").stdout)
+    info = json.loads(
+        hub_under_test.as_user("demo-dev", "dataset", "show", "people", "--format", "json").stdout
+    )
     assert info["owner"] == "civil-affairs"
     assert info["versions"][0]["rows"] is None  # CSV: no full parse at registration
     proposed = {c["name"]: (c["proposed"]["pii"], c["proposed"]["level"]) for c in info["columns"]}
@@ -55,6 +57,25 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "pipeline.approved",
         "pipeline.deploy",
     ]
+    # Who did what: the host set the demo up; the review is the demo people's own.
+    actors = {e["action"]: e["actor"] for e in after_up if e["action"].startswith("pipeline.")}
+    assert actors == {
+        "pipeline.submit": "demo-dev",
+        "pipeline.scan": "demo-dev",
+        "pipeline.dry_run": "demo-dev",
+        "pipeline.approve": "demo-operator",
+        "pipeline.approved": "demo-operator",
+        "pipeline.deploy": "demo-operator",
+    }
+    assert [e["actor"] for e in after_up if e["action"] == "pipeline.approve"] == [
+        "demo-provider",
+        "demo-operator",
+    ]
+    assert {
+        e["actor"]
+        for e in after_up
+        if e["action"] in ("dataset.register", "user.add", "sample.publish")
+    } == {"platform-host"}
     assert "Airflow UI: http://127.0.0.1:18300/" in first.stdout
     assert "demo pipeline district_income" in first.stdout and "deployed" in first.stdout
     # The hub serves its login page and knows nothing the demo did not create.
@@ -64,7 +85,7 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
 
 def test_up_again_changes_nothing(hub_under_test: HubUnderTest) -> None:
     log = ("audit", "log", "--format", "json", "--limit", "100000")
-    before = json.loads(hub_under_test.cli(*log).stdout)
+    before = json.loads(hub_under_test.as_user("demo-auditor", *log).stdout)
     again = hub_under_test.cli("up")
     assert again.returncode == 0, again.stderr
     assert "generated" not in again.stdout
@@ -72,5 +93,5 @@ def test_up_again_changes_nothing(hub_under_test: HubUnderTest) -> None:
     assert "JupyterHub already running" in again.stdout
     assert "Airflow already running" in again.stdout
     assert "already deployed" in again.stdout
-    assert json.loads(hub_under_test.cli(*log).stdout) == before
-    assert hub_under_test.cli("audit", "verify").returncode == 0
+    assert json.loads(hub_under_test.as_user("demo-auditor", *log).stdout) == before
+    assert hub_under_test.as_user("demo-auditor", "audit", "verify").returncode == 0

@@ -1,9 +1,9 @@
-"""The catalog against real metadata databases (SQLite and PostgreSQL lanes), through the CLI."""
+"""The catalog against real metadata databases (SQLite and PostgreSQL lanes); its CLI
+through the platform API is in test_catalog_api.py."""
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,49 +55,9 @@ def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -
     return path
 
 
-def test_register_show_classify_confirm_via_cli(cli, people_csv: Path) -> None:  # type: ignore[no-untyped-def]
-    reg = cli(
-        "dataset", "register", str(people_csv), "--name", "people", "--owner", "civil-affairs"
-    )
-    assert reg.returncode == 0, reg.stderr
-    shown = json.loads(cli("dataset", "show", "people", "--format", "json").stdout)
-    assert shown["owner"] == "civil-affairs"
-    assert shown["classification_status"] == "proposed"
-    assert len(shown["versions"]) == 1
-    assert len(shown["versions"][0]["content_hash"]) == 64
-    cols = {c["name"]: c for c in shown["columns"]}
-    assert cols["id_number"]["pii"] == "id_card" and cols["id_number"]["level"] == "L4"
-    assert cols["income"]["pii"] == "none"
-
-    edit = cli("dataset", "classify", "people", "--column", "income", "--level", "L3", "--qi")
-    assert edit.returncode == 0, edit.stderr
-    assert cli("dataset", "confirm", "people").returncode == 0
-    shown = json.loads(cli("dataset", "show", "people", "--format", "json").stdout)
-    assert shown["classification_status"] == "confirmed"
-    assert shown["confirmed_by"] == "tester"
-    income = next(c for c in shown["columns"] if c["name"] == "income")
-    assert income["level"] == "L3" and income["quasi_identifier"] is True
-    assert income["proposed"]["level"] == "L1" or income["proposed"]["level"] == "L2"
-
-    # Any later edit withdraws the confirmation until the owner confirms again.
-    cli("dataset", "classify", "people", "--column", "district", "--pii", "none")
-    shown = json.loads(cli("dataset", "show", "people", "--format", "json").stdout)
-    assert shown["classification_status"] == "proposed"
-
-    log = json.loads(cli("audit", "log", "--format", "json", "--limit", "50").stdout)
-    assert [e["action"] for e in log] == [
-        "org.create",
-        "dataset.register",
-        "dataset.classify",
-        "dataset.confirm",
-        "dataset.classify",
-    ]
-    assert cli("audit", "verify").returncode == 0
-
-
 def test_chinese_headers_and_gb18030(platform: Platform, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "居民.csv", chinese_rows(300), encoding="gb18030")
-    info = Catalog(platform).register(Registration(str(path)), "residents", "hz-civil")
+    info = Catalog(platform, "tester").register(Registration(str(path)), "residents", "hz-civil")
     cols = {c["name"]: c for c in info["columns"]}
     assert list(cols) == ["姓名", "公民身份号码", "联系电话", "所属区县", "月收入"]
     assert cols["姓名"]["pii"] == "name"
@@ -116,7 +76,7 @@ def test_parquet_file_and_folder(platform: Platform, tmp_path: Path) -> None:
     folder.mkdir()
     pq.write_table(table.slice(0, 60), folder / "part-0.parquet")
     pq.write_table(table.slice(60), folder / "part-1.parquet")
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, "tester")
     a = catalog.register(Registration(str(single)), "one", "hz-civil")
     b = catalog.register(Registration(str(folder)), "parts", "hz-civil")
     assert a["versions"][0]["rows"] == 120 and b["versions"][0]["rows"] == 120
@@ -143,7 +103,7 @@ def test_sql_table_source_probe_is_bounded(platform: Platform, tmp_path: Path, d
 
     event.listen(Engine, "before_cursor_execute", record)
     try:
-        info = Catalog(platform).register(
+        info = Catalog(platform, "tester").register(
             Registration(db_url, table="residents"), "residents", "hz-civil"
         )
     finally:
@@ -159,7 +119,7 @@ def test_sql_table_source_probe_is_bounded(platform: Platform, tmp_path: Path, d
 
 def test_refresh_records_a_new_version_only_on_change(platform: Platform, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "r.csv", chinese_rows(50))
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, "tester")
     catalog.register(Registration(str(path)), "r", "hz-civil")
     catalog.confirm("r")
     assert catalog.refresh("r")["changed"] is False
@@ -177,69 +137,9 @@ def test_refresh_records_a_new_version_only_on_change(platform: Platform, tmp_pa
         catalog.require_confirmed("r")
 
 
-BAD_INPUTS = {
-    "missing file": (["/no/such/file.csv"], "not found"),
-    "duplicate name": (["{good}"], "already exists"),
-    "malformed csv": (["{bad}"], "fields"),
-    "empty csv": (["{empty}"], "empty"),
-    "unknown format": (["{good}", "--format", "xml"], "Invalid value"),
-    "sql without table": (["sqlite:///x.db", "--format", "sql"], "--table"),
-    "unreachable sql": (["postgresql+psycopg://u:secret@127.0.0.1:1/x", "--table", "t"], "cannot"),
-    "bad name": (["{good}", "--name", "9lives"], "invalid dataset name"),
-}
-
-
-@pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_one_line_exit_2_nothing_written(
-    case: str,
-    cli,  # type: ignore[no-untyped-def]
-    platform: Platform,
-    tmp_path: Path,
-) -> None:
-    good = write_csv(tmp_path / "good.csv", chinese_rows(20))
-    bad = tmp_path / "bad.csv"
-    bad.write_text("a,b,c\n1,2,3\n4,5\n")
-    empty = tmp_path / "empty.csv"
-    empty.write_text("")
-    assert cli("dataset", "register", str(good), "--name", "taken", "--owner", "o").returncode == 0
-    before = ledger_actions(platform)
-    args, message = BAD_INPUTS[case]
-    args = [a.format(good=good, bad=bad, empty=empty) for a in args]
-    if "--name" not in args:
-        args += ["--name", "taken" if case == "duplicate name" else "fresh"]
-    result = cli("dataset", "register", *args, "--owner", "o")
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert message in result.stderr
-    assert len(lines) <= 3, result.stderr  # click usage errors carry a usage line
-    assert "Traceback" not in result.stderr
-    assert "secret" not in result.stderr
-    assert ledger_actions(platform) == before
-    names = [d["name"] for d in json.loads(cli("dataset", "list", "--format", "json").stdout)]
-    assert names == ["taken"]
-
-
-def test_unknown_dataset_and_bad_classify(cli, platform: Platform, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    good = write_csv(tmp_path / "good.csv", chinese_rows(20))
-    assert cli("dataset", "register", str(good), "--name", "d", "--owner", "o").returncode == 0
-    before = ledger_actions(platform)
-    for args, message in [
-        (["dataset", "show", "nope"], "no dataset named"),
-        (["dataset", "confirm", "nope"], "no dataset named"),
-        (["dataset", "classify", "d", "--column", "zzz", "--pii", "name"], "no column"),
-        (["dataset", "classify", "d", "--column", "姓名", "--pii", "dna"], "unknown PII type"),
-        (["dataset", "classify", "d", "--column", "姓名", "--level", "L9"], "L1..L4"),
-    ]:
-        result = cli(*args)
-        assert result.returncode == 2, (args, result.stderr)
-        assert message in result.stderr
-        assert result.stderr.count("\n") == 1
-    assert ledger_actions(platform) == before
-
-
 def test_unreachable_metadata_db_is_one_line(cli) -> None:  # type: ignore[no-untyped-def]
     url = "postgresql+psycopg://u:pw@127.0.0.1:1/x"
-    result = cli("dataset", "list", env={"TRUSTLAB_DATABASE_URL": url})
+    result = cli("init", env={"TRUSTLAB_DATABASE_URL": url})
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot reach the metadata DB")
     assert "pw" not in result.stderr.replace("psycopg", "")

@@ -18,7 +18,7 @@ from hub.platform import Platform
 def _register(platform: Platform, tmp_path: Path, name: str, owner: str) -> None:
     csv = tmp_path / f"{name}.csv"
     csv.write_text("id,city\n1,Hangzhou\n2,Ningbo\n")
-    Catalog(platform).register(Registration(str(csv)), name, owner)
+    Catalog(platform, "tester").register(Registration(str(csv)), name, owner)
 
 
 def _publish_sample(platform: Platform, source: str, location: Path) -> None:
@@ -128,7 +128,7 @@ def test_mounts_only_samples_of_approved_grants(
     assert [(m["dataset"], m["catalog_name"], m["location"]) for m in mounts] == [
         ("people", "people.sample", str(sample_dir))
     ]
-    source_uri = Catalog(platform).show("people")["source"]["uri"]
+    source_uri = Catalog(platform, "tester").show("people")["source"]["uri"]
     assert all(m["location"] != source_uri for m in mounts)
     with pytest.raises(PermissionDenied, match="not a member"):
         directory.sandbox_mounts("bob", "census", "dev")
@@ -145,17 +145,3 @@ def test_samples_cannot_be_granted_directly(
     _publish_sample(platform, "people", Path(platform.settings.zone("samples")) / "p")
     with pytest.raises(TrustlabError, match="is a sample"):
         directory.request_grant("census", "people.sample", "alice")
-
-
-def test_user_and_project_cli(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("user", "add", "zed", "--role", "operator")
-    assert result.returncode == 0, result.stderr
-    assert "password: " in result.stdout
-    bad = cli("user", "add", "zed2", "--role", "provider")
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
-    assert "--org" in bad.stderr
-    assert cli("project", "create", "p1", "--member", "zed").returncode == 0
-    shown = cli("project", "show", "p1", "--format", "json")
-    assert json.loads(shown.stdout)["members"] == ["zed"]
-    listed = json.loads(cli("user", "list", "--format", "json").stdout)
-    assert listed[0]["groups"] == ["operators"] and listed[0]["projects"] == ["p1"]

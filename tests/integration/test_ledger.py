@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from hub import merkle
-from hub.errors import LedgerIntegrityError
+from hub.errors import InvalidState, LedgerIntegrityError
 from hub.hashing import canonical_json
 from hub.keys import key_id, public_pem
 from hub.ledger import Ledger, check_proof, entry_body, entry_hash
@@ -184,16 +185,33 @@ def test_truncated_tail_is_detected(platform: Platform) -> None:
     assert "removed" in report.problems[0]
 
 
-def test_cli_verify_exit_codes(platform: Platform, cli) -> None:  # type: ignore[no-untyped-def]
+def export(platform: Platform, path: Path) -> Path:
+    """What `trustlab audit export` writes (the API serves ``Ledger.export``)."""
+    with platform.db.session() as s:
+        path.write_text(json.dumps(platform.ledger.export(s), ensure_ascii=False))
+    return path
+
+
+def test_offline_verify_of_an_export(platform: Platform, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hub.keys import public_pem
+
     append(platform, 6)
-    ok = cli("audit", "verify")
+    pub = tmp_path / "pub.pem"
+    pub.write_text(public_pem(platform.ledger.public_key))
+    ok = cli("audit", "verify", "--file", str(export(platform, tmp_path / "l.json")),
+             "--pubkey", str(pub))  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "6 entries" in ok.stdout
     with tamper(platform) as conn:
         conn.execute(text("""UPDATE ledger_entries SET actor = 'mallory' WHERE seq = 2"""))
-    bad = cli("audit", "verify", "--format", "json")
+    bad = cli("audit", "verify", "--file", str(export(platform, tmp_path / "t.json")),
+              "--format", "json")  # fmt: skip
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["first_bad_seq"] == 2
+    garbage = tmp_path / "g.json"
+    garbage.write_text("{}")
+    wrong = cli("audit", "verify", "--file", str(garbage))
+    assert wrong.returncode == 1 and "not a ledger export" in wrong.stderr
 
 
 def test_ledger_entry_only_when_work_commits(platform: Platform) -> None:
@@ -222,19 +240,21 @@ def proof(platform: Platform) -> dict:
         return platform.ledger.proof(s, 6)
 
 
-def test_proof_roundtrip_cli(platform: Platform, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_proof_reading_writes_nothing_and_checks_offline(platform: Platform, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hub.keys import public_pem
+
     append(platform, 7)  # checkpoints every 4 entries: entry 7 is not covered yet
-    out = tmp_path / "p.json"
-    refused = cli("audit", "proof", "7", "--out", str(out))
-    assert refused.returncode == 2 and "not covered by a signed checkpoint" in refused.stderr
-    assert not out.exists()
+    with pytest.raises(InvalidState, match="not covered by a signed checkpoint"), \
+            platform.db.session() as s:  # fmt: skip
+        platform.ledger.proof(s, 7)
     with platform.db.session() as s:  # reading a proof wrote nothing
         assert platform.ledger.verify(s).checkpoints == 1
-    assert cli("audit", "checkpoint").returncode == 0
-    made = cli("audit", "proof", "7", "--out", str(out))
-    assert made.returncode == 0, made.stderr
+        platform.ledger.checkpoint(s)
+    with platform.db.session() as s:
+        out = tmp_path / "p.json"
+        out.write_text(json.dumps(platform.ledger.proof(s, 7)))
     pub = tmp_path / "pub.pem"
-    pub.write_text(cli("audit", "pubkey").stdout)
+    pub.write_text(public_pem(platform.ledger.public_key))
     checked = cli("audit", "check-proof", str(out), "--pubkey", str(pub))
     assert checked.returncode == 0, checked.stderr
     assert "entry 7" in checked.stdout
@@ -356,7 +376,9 @@ def test_sm3_ledger_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def
     p.close()
 
 
-def test_sealed_entries_and_the_timer_sign_checkpoints(platform: Platform, cli) -> None:  # type: ignore[no-untyped-def]
+def test_sealed_entries_and_the_timer_sign_checkpoints(
+    platform: Platform, cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     from hub.sealer import Sealer
 
     append(platform, 1)
@@ -370,5 +392,5 @@ def test_sealed_entries_and_the_timer_sign_checkpoints(platform: Platform, cli) 
     assert sealer.seal_once() == 3
     assert sealer.seal_once() is None  # nothing new: nothing signed
     assert verify(platform).covered == 3
-    shown = cli("audit", "verify")
+    shown = cli("audit", "verify", "--file", str(export(platform, tmp_path / "x.json")))
     assert shown.returncode == 0 and "newest signed" in shown.stdout and " ago" in shown.stdout

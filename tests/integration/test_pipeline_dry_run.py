@@ -46,7 +46,7 @@ def pipeline(tmp_path: Path, name: str, code: str, columns: list[str]) -> Path:
 
 
 def submit(hub: HubUnderTest, folder: Path) -> str:
-    result = hub.cli("pipeline", "submit", str(folder), "--user", "demo-dev", "--format", "json")
+    result = hub.as_user("demo-dev", "pipeline", "submit", str(folder), "--format", "json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert status["state"] == "scanned", status["scan"]
@@ -58,7 +58,7 @@ def test_dry_run_flags_raw_ids_and_passes_aggregates(
 ) -> None:
     hub = hub_under_test
     raw = submit(hub, pipeline(tmp_path, "raw_ids", RAW_ID, ["district", "id_number"]))
-    result = hub.cli("pipeline", "dry-run", raw, "--format", "json")
+    result = hub.as_user("demo-dev", "pipeline", "dry-run", raw, "--format", "json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert status["state"] == "dry_run_failed"
@@ -69,7 +69,9 @@ def test_dry_run_flags_raw_ids_and_passes_aggregates(
     good = submit(
         hub, pipeline(tmp_path, "district_counts", AGGREGATED, ["district", "n", "avg_income"])
     )
-    status = json.loads(hub.cli("pipeline", "dry-run", good, "--format", "json").stdout)
+    status = json.loads(
+        hub.as_user("demo-dev", "pipeline", "dry-run", good, "--format", "json").stdout
+    )
     assert status["state"] == "in_review", status["dry_run"]["problems"]
     out = status["dry_run"]["outputs"]["by_district"]
     assert out["lineage"]["n"]["raw_sources"] == [] and out["rows"] > 0
@@ -78,21 +80,23 @@ def test_dry_run_flags_raw_ids_and_passes_aggregates(
     assert status["dry_run"]["inputs"]["people"]["hash"]  # the sample version it ran on
 
     # the review, through the CLI, with the roles the demo accounts hold
-    own = hub.cli("pipeline", "approve", good, "--as", "operator", "--user", "demo-dev")
+    own = hub.as_user("demo-dev", "pipeline", "approve", good, "--as", "operator")
     assert own.returncode == 2 and "submitter" in own.stderr
-    wrong_role = hub.cli("pipeline", "approve", good, "--as", "operator", "--user", "demo-provider")
+    wrong_role = hub.as_user("demo-provider", "pipeline", "approve", good, "--as", "operator")
     assert wrong_role.returncode == 2
     assert (
-        hub.cli(
-            "pipeline", "approve", good, "--as", "provider", "--user", "demo-provider"
-        ).returncode
+        hub.as_user("demo-provider", "pipeline", "approve", good, "--as", "provider").returncode
         == 0
     )
-    done = hub.cli("pipeline", "approve", good, "--as", "operator", "--user", "demo-operator")
-    assert done.returncode == 0 and f"{good[:12]}: approved" in done.stdout
+    done = hub.as_user("demo-operator", "pipeline", "approve", good, "--as", "operator")
+    assert done.returncode == 0 and f"{good[:12]} (project demo): approved" in done.stdout
     ledger = [
         e["action"]
-        for e in json.loads(hub.cli("audit", "log", "--format", "json", "--limit", "100000").stdout)
+        for e in json.loads(
+            hub.as_user(
+                "demo-auditor", "audit", "log", "--format", "json", "--limit", "100000"
+            ).stdout
+        )
     ]
     for action in (
         "pipeline.submit",

@@ -35,8 +35,9 @@ def platform(hub: Any) -> Platform:
     return Platform(Settings(home=hub.home, airflow_port=hub.PORTS["AIRFLOW_PORT"]))
 
 
-def cli_json(hub: Any, *args: str) -> Any:
-    done = hub.cli(*args)
+def cli_json(hub: Any, *args: str, user: str = "demo-operator") -> Any:
+    """``trustlab ARGS`` as ``user`` (a hub token of theirs), parsed as JSON."""
+    done = hub.as_user(user, *args)
     assert done.returncode == 0, f"trustlab {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return json.loads(done.stdout)
 
@@ -50,25 +51,25 @@ def write_pipeline(folder: Path, toml: str, code: str) -> Path:
 
 def promote(hub: Any, folder: Path) -> str:
     """Submit, dry-run and approve (provider and operator); the version hash."""
-    vid = cli_json(hub, "pipeline", "submit", str(folder), "--user", "demo-dev",
-                   "--format", "json")["version"]  # fmt: skip
-    dry = cli_json(hub, "pipeline", "dry-run", vid, "--format", "json")
+    vid = cli_json(hub, "pipeline", "submit", str(folder),
+                   "--format", "json", user="demo-dev")["version"]  # fmt: skip
+    dry = cli_json(hub, "pipeline", "dry-run", vid, "--format", "json", user="demo-dev")
     assert dry["state"] == "in_review", dry["dry_run"]
     for role, user in (("provider", "demo-provider"), ("operator", "demo-operator")):
-        done = hub.cli("pipeline", "approve", vid, "--as", role, "--user", user)
+        done = hub.as_user(user, "pipeline", "approve", vid, "--as", role)
         assert done.returncode == 0, done.stderr
     return vid
 
 
 def deploy(hub: Any, vid: str) -> dict[str, Any]:
-    return cli_json(hub, "pipeline", "deploy", vid, "--user", "demo-operator")
+    return cli_json(hub, "pipeline", "deploy", vid, user="demo-operator")
 
 
 def trigger(hub: Any, name: str, *params: str) -> tuple[int, dict[str, Any]]:
     """Trigger ``name`` (``params``: KEY=VALUE switches) and wait; (exit status of --wait,
     `runs show` of the run)."""
     args = [a for p in params for a in ("--param", p)]
-    done = hub.cli("pipeline", "trigger", name, "--user", "demo-operator", "--wait", *args)
+    done = hub.as_user("demo-operator", "pipeline", "trigger", name, "--wait", *args)
     assert done.stdout.strip(), done.stderr
     run_id = json.loads(done.stdout)["run_id"]
     return done.returncode, cli_json(hub, "runs", "show", run_id, "--format", "json")
@@ -94,7 +95,7 @@ def tasks(info: dict[str, Any]) -> dict[str, tuple[str, int]]:
 def versions(hub: Any, name: str) -> list[dict[str, Any]]:
     p = platform(hub)
     try:
-        return Catalog(p).show(name)["versions"]
+        return Catalog(p, "tester").show(name)["versions"]
     except NotFound:
         return []
     finally:
@@ -208,7 +209,7 @@ def test_code_edited_after_approval_is_refused_and_ledgered(hub_under_test: Any)
     main.chmod(0o644)
     try:
         main.write_bytes(original + b"\n# edited\n")
-        done = hub.cli("pipeline", "deploy", vid, "--user", "demo-operator")
+        done = hub.as_user("demo-operator", "pipeline", "deploy", vid)
     finally:
         main.write_bytes(original)
         main.chmod(0o444)
@@ -318,13 +319,13 @@ def test_an_unapproved_version_is_not_deployed(hub_under_test: Any, tmp_path: Pa
     (folder).mkdir()
     (folder / "pipeline.toml").write_text((src / "pipeline.toml").read_text())
     (folder / "main.py").write_text((src / "main.py").read_text() + "\n# a new version\n")
-    vid = cli_json(hub, "pipeline", "submit", str(folder), "--user", "demo-dev",
-                   "--format", "json")["version"]  # fmt: skip
-    done = hub.cli("pipeline", "deploy", vid, "--user", "demo-operator")
+    vid = cli_json(hub, "pipeline", "submit", str(folder),
+                   "--format", "json", user="demo-dev")["version"]  # fmt: skip
+    done = hub.as_user("demo-operator", "pipeline", "deploy", vid)
     assert done.returncode == 2 and "refused" in done.stderr and "not approved" in done.stderr
     refusals = [e for e in hub.ledger("pipeline.deploy.refused") if vid in e["subject"]]
     assert len(refusals) == 1
-    done = hub.cli("pipeline", "deploy", live_version(hub, DEMO), "--user", "demo-dev")
+    done = hub.as_user("demo-dev", "pipeline", "deploy", live_version(hub, DEMO))
     assert done.returncode == 2  # a developer is not an operator
 
 
@@ -419,7 +420,7 @@ def test_an_input_missing_at_run_time_fails_cleanly(hub_under_test: Any) -> None
 def test_a_killed_run_container_is_retried_and_published_once(hub_under_test: Any) -> None:
     hub = hub_under_test
     before = len(versions(hub, DEMO))
-    done = hub.cli("pipeline", "trigger", DEMO, "--user", "demo-operator")
+    done = hub.as_user("demo-operator", "pipeline", "trigger", DEMO)
     assert done.returncode == 0, done.stderr
     run_id = json.loads(done.stdout)["run_id"]
     container = run_container(hub)
@@ -442,7 +443,7 @@ def test_a_killed_run_container_is_retried_and_published_once(hub_under_test: An
 def test_airflow_restarted_mid_run_resumes_and_publishes_once(hub_under_test: Any) -> None:
     hub = hub_under_test
     before = len(versions(hub, DEMO))
-    done = hub.cli("pipeline", "trigger", DEMO, "--user", "demo-operator")
+    done = hub.as_user("demo-operator", "pipeline", "trigger", DEMO)
     run_id = json.loads(done.stdout)["run_id"]
     run_container(hub)
     assert hub.cli("airflow", "stop").returncode == 0
@@ -521,7 +522,7 @@ def test_a_newer_version_retires_the_old_dag_and_rollback_restores_it(
     specs = hub.home / "airflow" / "dags" / "trustlab"
     assert json.loads((specs / f"{DEMO}.json").read_text())["version"] == new
     assert live_version(hub, DEMO) == new
-    back = cli_json(hub, "pipeline", "rollback", DEMO, "--user", "demo-operator")
+    back = cli_json(hub, "pipeline", "rollback", DEMO, user="demo-operator")
     assert back["version"] == old and back["replaced"] == new
     assert live_version(hub, DEMO) == old
     assert [e["payload"]["version"] for e in hub.ledger("pipeline.rollback")][-1] == old
@@ -556,7 +557,7 @@ def test_when_conditions_branch_and_only_switches_can_be_set(
     hub = hub_under_test
     vid = promote(hub, write_pipeline(tmp_path / "switch", SWITCH_TOML, SWITCH_CODE))
     deploy(hub, vid)
-    done = hub.cli("pipeline", "trigger", "mode_count", "--user", "demo-operator",
+    done = hub.as_user("demo-operator", "pipeline", "trigger", "mode_count",
                    "--param", "min_rows=1")  # fmt: skip
     assert done.returncode == 2 and "not a param of this pipeline" in done.stderr
     # The condition does not hold: the DAG run succeeds with nothing run or published.

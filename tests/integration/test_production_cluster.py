@@ -19,6 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from test_production import cli_json, promote, tasks, versions, write_pipeline
 
+from hub.platform import Platform
+from hub.settings import Settings
+from pipelines.production import Production
+
 pytestmark = [pytest.mark.sandbox, pytest.mark.airflow]
 
 MASTER_PORT, MASTER_UI, WORKER_UI = 17077, 18380, 18381
@@ -103,16 +107,21 @@ def test_spark_submit_runner_on_a_standalone_cluster(
 ) -> None:
     hub = hub_under_test
     vid = promote(hub, write_pipeline(tmp_path / "cluster", TOML, CODE))
-    env = dict(hub.env, TRUSTLAB_PRODUCTION_RUNNER="spark-submit",
-               TRUSTLAB_PRODUCTION_SPARK_MASTER=spark_cluster)  # fmt: skip
-    done = subprocess.run([TRUSTLAB, "pipeline", "deploy", vid, "--user", "demo-operator"],
-                          env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    # The platform's production settings say spark-submit to this master (the API serves
+    # the hub's own settings, so the operator's deploy runs here with the switched ones).
+    settings = Settings(home=hub.home, airflow_port=hub.PORTS["AIRFLOW_PORT"],
+                        production_runner="spark-submit",
+                        production_spark_master=spark_cluster)  # fmt: skip
+    p = Platform(settings)
+    try:
+        Production(p).deploy(vid, "demo-operator", log=lambda m: None)
+    finally:
+        p.close()
     spec = json.loads((hub.home / "airflow" / "dags" / "trustlab" / "cluster_lengths.json")
                       .read_text())  # fmt: skip
     assert spec["runner"] == "spark-submit" and spec["master"] == spark_cluster
     finished_before = len(state()["completedapps"])
-    done = hub.cli("pipeline", "trigger", "cluster_lengths", "--user", "demo-operator", "--wait")
+    done = hub.as_user("demo-operator", "pipeline", "trigger", "cluster_lengths", "--wait")
     run_id = json.loads(done.stdout)["run_id"]
     info = cli_json(hub, "runs", "show", run_id, "--format", "json")
     assert done.returncode == 0, info

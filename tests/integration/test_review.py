@@ -3,7 +3,6 @@ on both metadata DB lanes, with the dry run on real Spark."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def review(platform: Platform, tmp_path: Path) -> Review:
         "id_number,name,district,income\n"
         "110105199001011234,张三,西湖区,100\n110105199202021235,李四,滨江区,200\n"
     )
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, "tester")
     catalog.register(Registration(str(csv)), "people", "civil-affairs")
     catalog.confirm("people")
     d = Directory(platform)
@@ -66,6 +65,11 @@ def review(platform: Platform, tmp_path: Path) -> Review:
     d.add_user("olga", [Role("operator")], None, "admin")
     catalog.register(Registration(str(csv)), "trips", "transport")
     d.add_user("tom", [Role("provider", "transport")], None, "admin")
+    catalog.confirm("trips")
+    d.create_project("lab", "", ["dev"], "admin")
+    for dataset, owner in (("people", "carol"), ("trips", "tom")):
+        d.request_grant("lab", dataset, "dev")
+        d.decide_grant("lab", dataset, owner, True, None)
     return Review(platform)
 
 
@@ -89,11 +93,11 @@ def dry(review: Review, version: str, spark, reader, tmp_path: Path) -> dict:  #
         snapshot = Path(session.get(PipelineVersion, status["version"]).snapshot)
     pii = {"people": {"id_number": "id_card", "name": "name"}}
     result = dry_run(snapshot, spark, reader, tmp_path / f"dry-{version[:8]}", pii)
-    return review.record_dry_run(version, result)
+    return review.record_dry_run(version, result, "dev")
 
 
 def test_full_review_path(review: Review, spark, sample_reader, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    status = review.submit(write_pipeline(tmp_path / "p", AGGREGATE), "dev")
+    status = review.submit(write_pipeline(tmp_path / "p", AGGREGATE), "dev", "lab")
     version = status["version"]
     assert status["state"] == "scanned" and not status["scan"]["blocked"]
     status = dry(review, version, spark, sample_reader, tmp_path)
@@ -131,7 +135,7 @@ def test_full_review_path(review: Review, spark, sample_reader, tmp_path: Path) 
         review.reject(version, "olga", "changed my mind")
 
     # A changed folder is a new version: the approvals of the old hash do not carry over.
-    changed = review.submit(write_pipeline(tmp_path / "p", AGGREGATE + "\n# tweak\n"), "dev")
+    changed = review.submit(write_pipeline(tmp_path / "p", AGGREGATE + "\n# tweak\n"), "dev", "lab")
     assert changed["version"] != version and changed["previous"] == version
     assert all(r["decision"] is None for r in changed["reviews"])
     assert review.is_approved(changed["version"]) is False
@@ -144,7 +148,7 @@ def test_full_review_path(review: Review, spark, sample_reader, tmp_path: Path) 
 def test_raw_id_output_fails_the_dry_run(
     review: Review, spark, sample_reader, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    version = review.submit(write_pipeline(tmp_path / "p", RAW_ID), "dev")["version"]
+    version = review.submit(write_pipeline(tmp_path / "p", RAW_ID), "dev", "lab")["version"]
     status = dry(review, version, spark, sample_reader, tmp_path)
     assert status["state"] == "dry_run_failed"
     assert any(
@@ -157,7 +161,7 @@ def test_raw_id_output_fails_the_dry_run(
 def test_rejection_needs_a_reason_and_is_final(
     review: Review, spark, sample_reader, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    version = review.submit(write_pipeline(tmp_path / "p", AGGREGATE), "dev")["version"]
+    version = review.submit(write_pipeline(tmp_path / "p", AGGREGATE), "dev", "lab")["version"]
     dry(review, version, spark, sample_reader, tmp_path)
     with pytest.raises(TrustlabError, match="reason"):
         review.reject(version, "carol", "  ")
@@ -171,7 +175,7 @@ def test_blocked_scan_waiver_by_an_operator(review: Review, tmp_path: Path) -> N
     code = AGGREGATE.replace(
         "def run(ctx):", "import os\nHOME = os.getenv('HOME')\n\ndef run(ctx):"
     )
-    status = review.submit(write_pipeline(tmp_path / "p", code), "dev")
+    status = review.submit(write_pipeline(tmp_path / "p", code), "dev", "lab")
     version = status["version"]
     assert status["state"] == "blocked"
     finding = next(f for f in status["scan"]["findings"] if f["rule"] == "ENV001")
@@ -195,42 +199,21 @@ def test_blocked_scan_waiver_by_an_operator(review: Review, tmp_path: Path) -> N
 
 def test_bad_input_changes_nothing(review: Review, tmp_path: Path) -> None:
     with pytest.raises(InvalidPipeline, match=r"no pipeline\.toml"):
-        review.submit(tmp_path, "dev")
+        review.submit(tmp_path, "dev", "lab")
     broken = write_pipeline(tmp_path / "broken", "def run(ctx):\n    x = (\n")
     with pytest.raises(InvalidPipeline, match=r"main.py:\d+: syntax error"):
-        review.submit(broken, "dev")
+        review.submit(broken, "dev", "lab")
     no_run = write_pipeline(tmp_path / "norun", "def main(ctx):\n    pass\n")
     with pytest.raises(InvalidPipeline, match="run"):
-        review.submit(no_run, "dev")
+        review.submit(no_run, "dev", "lab")
     unknown = write_pipeline(tmp_path / "unknown", AGGREGATE, TOML.replace('["people"]', '["tax"]'))
     with pytest.raises(NotFound, match="tax"):
-        review.submit(unknown, "dev")
+        review.submit(unknown, "dev", "lab")
     with pytest.raises(NotFound):
         review.approve("deadbeefdeadbeef", "operator", "olga")
     with review.platform.db.session() as session:
         assert session.scalar(select(func.count()).select_from(PipelineVersion)) == 0
     assert not (review.store).exists() or not any(review.store.rglob("main.py"))
-
-
-def test_scan_cli_json_and_exit_codes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ok = write_pipeline(tmp_path / "ok", AGGREGATE)
-    bad = write_pipeline(tmp_path / "bad", "import socket\n" + AGGREGATE)
-    clean = cli("pipeline", "scan", str(ok), "--format", "json")
-    assert clean.returncode == 0, clean.stderr
-    assert json.loads(clean.stdout) == {"blocked": False, "findings": []}
-    blocked = cli("pipeline", "scan", str(bad), "--format", "json")
-    assert blocked.returncode == 1
-    report = json.loads(blocked.stdout)
-    assert report["blocked"] is True
-    assert report["findings"][0] == {
-        "rule": "NET001",
-        "severity": "high",
-        "file": "main.py",
-        "line": 1,
-        "message": "imports socket",
-    }
-    missing = cli("pipeline", "scan", str(tmp_path / "nothing"))
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
 
 
 def _ledger_actions(platform: Platform) -> list[str]:

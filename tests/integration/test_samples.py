@@ -34,7 +34,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def platform(home: Path, spark) -> Iterator[Platform]:  # type: ignore[no-untyped-def]
-    settings = Settings(home=home, actor="provider", sample_rows=400, spark_master="local[2]")
+    settings = Settings(home=home, sample_rows=400, spark_master="local[2]")
     p = Platform(settings)
     p.init()
     ensure_demo(p, rows=ROWS, seed=3, echo=lambda _: None)
@@ -44,7 +44,7 @@ def platform(home: Path, spark) -> Iterator[Platform]:  # type: ignore[no-untype
 
 @pytest.fixture(scope="module")
 def built(platform: Platform):  # type: ignore[no-untyped-def]
-    return SampleBuilder(platform).build(BuildRequest("people", rows=500, seed=1))
+    return SampleBuilder(platform, actor="tester").build(BuildRequest("people", rows=500, seed=1))
 
 
 def actions(platform: Platform) -> list[str]:
@@ -53,7 +53,7 @@ def actions(platform: Platform) -> list[str]:
 
 
 def source_rows(platform: Platform) -> list[dict[str, str]]:
-    path = Catalog(platform).registration("people").location
+    path = Catalog(platform, "tester").registration("people").location
     with open(path, encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
@@ -72,7 +72,7 @@ def test_build_publishes_a_masked_sample(platform: Platform, built) -> None:  # 
     assert raw_ids.isdisjoint(set(sample["id_number"]))
     assert all(v.endswith("****") for v in sample["address"])
     # The catalog holds it as a version of the sample dataset, linked to its source.
-    info = Catalog(platform).show("people.sample")
+    info = Catalog(platform, "tester").show("people.sample")
     assert info["kind"] == "sample" and info["sample_of"] == "people"
     assert info["versions"][0]["content_hash"] == built.content_hash
     assert Path(built.location, "_trustlab", "gate.json").exists()
@@ -83,8 +83,8 @@ def test_publication_is_ledgered_with_its_inputs(platform: Platform, built) -> N
         entry = s.scalars(select(LedgerEntry).where(LedgerEntry.action == "sample.publish")).one()
         build = s.scalars(select(SampleBuild).where(SampleBuild.status == "published")).first()
     payload = json.loads(entry.payload)
-    people = Catalog(platform).show("people")
-    policy = Policies(platform).current("people")
+    people = Catalog(platform, "tester").show("people")
+    policy = Policies(platform, "tester").current("people")
     assert payload["dataset_hash"] == people["versions"][-1]["content_hash"]
     assert payload["policy_hash"] == policy.policy_hash
     assert payload["sample_hash"] == built.content_hash
@@ -140,7 +140,7 @@ def cli_home(platform: Platform):  # type: ignore[no-untyped-def]
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLAB_")}
-    env.update(TRUSTLAB_HOME=str(platform.settings.home), TRUSTLAB_ACTOR="auditor",
+    env.update(TRUSTLAB_HOME=str(platform.settings.home),
                TRUSTLAB_SPARK_MASTER="local[2]", COLUMNS="200")  # fmt: skip
     exe = str(Path(sys.executable).with_name("trustlab"))
 
@@ -183,13 +183,13 @@ def test_a_failed_gate_publishes_nothing(platform: Platform, built, monkeypatch)
 
     # A broken rule implementation that lets mobiles through unmasked.
     monkeypatch.setattr(masking.MobileKeep3Last4, "spark", lambda self, c, t: c)
-    before = Catalog(platform).show("people.sample")["versions"]
+    before = Catalog(platform, "tester").show("people.sample")["versions"]
     samples_zone = Path(platform.settings.zone("samples")) / "people"
     folders = set(samples_zone.iterdir())
     with pytest.raises(LeakDetected) as caught:
-        SampleBuilder(platform).build(BuildRequest("people", rows=300, seed=2))
+        SampleBuilder(platform, actor="tester").build(BuildRequest("people", rows=300, seed=2))
     assert any(x.column == "mobile" for x in caught.value.report.leaks)
-    assert Catalog(platform).show("people.sample")["versions"] == before
+    assert Catalog(platform, "tester").show("people.sample")["versions"] == before
     assert set(samples_zone.iterdir()) == folders
     assert actions(platform)[-1] == "sample.reject"
     staging = Path(platform.settings.zone("samples")) / ".staging"
@@ -197,7 +197,7 @@ def test_a_failed_gate_publishes_nothing(platform: Platform, built, monkeypatch)
 
 
 def test_stratified_sampling_keeps_proportions(platform: Platform, tmp_path: Path) -> None:
-    result = SampleBuilder(platform).build(
+    result = SampleBuilder(platform, actor="tester").build(
         BuildRequest(
             "people", rows=600, strategy="stratified", by="district", seed=4, out=tmp_path / "strat"
         )
@@ -210,7 +210,7 @@ def test_stratified_sampling_keeps_proportions(platform: Platform, tmp_path: Pat
 
 
 def test_min_k_suppresses_small_classes(platform: Platform, tmp_path: Path) -> None:
-    result = SampleBuilder(platform).build(
+    result = SampleBuilder(platform, actor="tester").build(
         BuildRequest("people", rows=800, seed=5, min_k=3, out=tmp_path / "k")
     )
     assert result.k_anonymity is None or result.k_anonymity >= 3
@@ -221,7 +221,7 @@ def test_min_k_suppresses_small_classes(platform: Platform, tmp_path: Path) -> N
 
 
 def test_bad_requests(platform: Platform, tmp_path: Path) -> None:
-    builder = SampleBuilder(platform)
+    builder = SampleBuilder(platform, actor="tester")
     with pytest.raises(NotFound):
         builder.build(BuildRequest("nope"))
     with pytest.raises(TrustlabError, match="fewer than --rows"):
@@ -241,47 +241,47 @@ def second_dataset(platform: Platform, tmp_path: Path) -> str:
         writer.writerow(["联系人", "手机号", "备注"])
         writer.writerows([r["name"], r["mobile"], "无"] for r in rows)
     name = f"contacts_{tmp_path.name[-6:]}"
-    Catalog(platform).register(Registration(str(path)), name, "hz-civil")
+    Catalog(platform, "tester").register(Registration(str(path)), name, "hz-civil")
     return name
 
 
 def test_unconfirmed_classification_refuses(platform: Platform, second_dataset: str) -> None:
     with pytest.raises(InvalidState, match="unconfirmed"):
-        SampleBuilder(platform).build(BuildRequest(second_dataset))
+        SampleBuilder(platform, actor="tester").build(BuildRequest(second_dataset))
 
 
 def test_pii_column_without_rule_refuses(platform: Platform, second_dataset: str) -> None:
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, "tester")
     catalog.classify(second_dataset, "备注", pii="none")
     catalog.confirm(second_dataset)
-    Policies(platform).ensure(second_dataset)  # v1: 备注 is not PII, so it is kept as is
+    Policies(platform, "tester").ensure(second_dataset)  # v1: 备注 is not PII, so it is kept as is
     catalog.classify(second_dataset, "备注", pii="address", level="L3")
     catalog.confirm(second_dataset)
     before = actions(platform)
     with pytest.raises(PolicyError, match="classified as address"):
-        SampleBuilder(platform).build(BuildRequest(second_dataset))
+        SampleBuilder(platform, actor="tester").build(BuildRequest(second_dataset))
     with pytest.raises(PolicyError, match="'keep' would copy"):
-        Policies(platform).set_rule(second_dataset, "备注", "keep", {})
+        Policies(platform, "tester").set_rule(second_dataset, "备注", "keep", {})
     with pytest.raises(
         PolicyError, match="classified as mobile but the masking policy has no rule"
     ):
-        Policies(platform).unset(second_dataset, "手机号")
+        Policies(platform, "tester").unset(second_dataset, "手机号")
     assert actions(platform) == before
 
 
 def test_policy_naming_a_missing_column_refuses(platform: Platform, tmp_path: Path) -> None:
     path = tmp_path / "two.csv"
     path.write_text("city,phone\n杭州,13812345678\n上海,13912345678\n", encoding="utf-8")
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, "tester")
     name = f"two_{tmp_path.name[-6:]}"
     catalog.register(Registration(str(path)), name, "o")
     catalog.confirm(name)
-    Policies(platform).ensure(name)
+    Policies(platform, "tester").ensure(name)
     path.write_text("city\n杭州\n上海\n", encoding="utf-8")
     catalog.refresh(name)
     catalog.confirm(name)
     with pytest.raises(PolicyError, match="does not have"):
-        SampleBuilder(platform).build(BuildRequest(name, rows=1))
+        SampleBuilder(platform, actor="tester").build(BuildRequest(name, rows=1))
 
 
 def test_sql_table_source(platform: Platform, tmp_path: Path) -> None:
@@ -298,30 +298,12 @@ def test_sql_table_source(platform: Platform, tmp_path: Path) -> None:
             conn.execute(text("INSERT INTO residents VALUES (:i, :n, :c, :m)"),
                          {"i": i, "n": r["name"], "c": r["id_number"], "m": int(r["income"])})  # fmt: skip
     engine.dispose()
-    catalog = Catalog(platform)
+    catalog = Catalog(platform, "tester")
     name = f"residents_{tmp_path.name[-6:]}"
     catalog.register(Registration(url, table="residents"), name, "hz-civil")
     catalog.confirm(name)
-    result = SampleBuilder(platform).build(BuildRequest(name, rows=100, seed=1))
+    result = SampleBuilder(platform, actor="tester").build(BuildRequest(name, rows=100, seed=1))
     assert result.gate.passed and result.rows == 100
     df = pd.read_parquet(result.location)
     assert not any(is_resident_id(v) for v in df["身份证号"])
     assert df["收入"].dtype.kind == "i"
-
-
-def test_cli_sample_build_and_policy(cli_home, platform: Platform) -> None:  # type: ignore[no-untyped-def]
-    rules = cli_home("sample", "rules")
-    assert rules.returncode == 0 and "id_keep6_4" in rules.stdout
-    setp = cli_home("sample", "policy", "set", "people", "--column", "income",
-                    "--rule", "numeric_bucket", "--param", "width=50000")  # fmt: skip
-    assert setp.returncode == 0, setp.stderr
-    built = cli_home("sample", "build", "people", "--rows", "200", "--seed", "9")
-    assert built.returncode == 0, built.stderr
-    assert "published people.sample v" in built.stdout and "leak gate passed" in built.stdout
-    latest = Catalog(platform).show("people.sample")["versions"][-1]
-    incomes = pd.read_parquet(latest["location"])["income"]
-    assert (incomes % 50000 == 0).all()
-    bad = cli_home("sample", "build", "people", "--rows", "0")
-    assert bad.returncode == 2 and "at least 1" in bad.stderr
-    unknown = cli_home("sample", "build", "ghost")
-    assert unknown.returncode == 2 and unknown.stderr.startswith("error: no dataset named")

@@ -162,7 +162,9 @@ def test_spawn_is_ledgered_with_image_and_sample_hashes(dev, hub_under_test: Hub
     image_id = docker.from_env().images.get(hub_under_test.settings.sandbox_image).id
     assert spawn["payload"]["image_id"] == image_id
     catalog = json.loads(
-        hub_under_test.cli("dataset", "show", "people.sample", "--format", "json").stdout
+        hub_under_test.as_user(
+            "demo-dev", "dataset", "show", "people.sample", "--format", "json"
+        ).stdout
     )
     assert [(m["catalog_name"], m["hash"]) for m in spawn["payload"]["mounts"]] == [
         ("people.sample", catalog["versions"][-1]["content_hash"])
@@ -227,11 +229,16 @@ def _wait_for_cells(hub: HubUnderTest, marker: str, count: int, timeout: float =
 
 
 def test_users_without_a_grant_cannot_spawn(hub_under_test: HubUnderTest) -> None:
-    assert hub_under_test.cli("user", "add", "outsider", "--role", "developer").returncode == 0
+    hub_under_test.add_user("outsider", "developer")
     resp = hub_under_test.spawn("outsider")
     assert resp.status_code == 403 and "not a member of any project" in resp.text
-    assert hub_under_test.cli("user", "add", "loner", "--role", "developer").returncode == 0
-    assert hub_under_test.cli("project", "create", "empty", "--member", "loner").returncode == 0
+    hub_under_test.add_user("loner", "developer")
+    assert (
+        hub_under_test.as_user(
+            "demo-operator", "project", "create", "empty", "--member", "loner"
+        ).returncode
+        == 0
+    )
     resp = hub_under_test.spawn("loner", project="empty")
     assert resp.status_code == 403 and "no published samples" in resp.text
     resp = hub_under_test.spawn("loner", project="demo")  # not a member of demo
@@ -244,8 +251,13 @@ def test_users_without_a_grant_cannot_spawn(hub_under_test: HubUnderTest) -> Non
 
 def test_stop_is_ledgered(hub_under_test: HubUnderTest) -> None:
 
-    assert hub_under_test.cli("user", "add", "stopper", "--role", "developer").returncode == 0
-    assert hub_under_test.cli("project", "add-member", "demo", "stopper").returncode == 0
+    hub_under_test.add_user("stopper", "developer")
+    assert (
+        hub_under_test.as_user(
+            "demo-operator", "project", "add-member", "demo", "stopper"
+        ).returncode
+        == 0
+    )
     resp = hub_under_test.spawn("stopper", project="demo", image="trustlab-runner:latest")
     assert resp.status_code in (201, 202), resp.text
     spawn = [s for s in hub_under_test.ledger("sandbox.spawn") if s["actor"] == "stopper"][-1]
@@ -257,29 +269,22 @@ def test_stop_is_ledgered(hub_under_test: HubUnderTest) -> None:
 
 def test_prod_profile_mounts_granted_products_only(hub_under_test: HubUnderTest) -> None:
     hub = hub_under_test
-    product = json.loads(hub.cli("dataset", "show", "district_income", "--format", "json").stdout
+    product = json.loads(hub.as_user("demo-dev", "dataset", "show", "district_income", "--format", "json").stdout
                          or "{}")  # fmt: skip
     if not product.get("versions"):  # published by production (the demo pipeline, up deployed it)
-        done = hub.cli(
-            "pipeline", "trigger", "district_income", "--user", "demo-operator", "--wait"
-        )
+        done = hub.as_user("demo-operator", "pipeline", "trigger", "district_income", "--wait")
         assert done.returncode == 0, done.stderr
         product = json.loads(
-            hub.cli("dataset", "show", "district_income", "--format", "json").stdout
+            hub.as_user("demo-dev", "dataset", "show", "district_income", "--format", "json").stdout
         )
     latest = product["versions"][-1]
-    assert hub.cli("user", "add", "analyst", "--role", "developer").returncode == 0
-    assert hub.cli("project", "add-member", "demo", "analyst").returncode == 0
+    hub.add_user("analyst", "developer")
+    assert hub.as_user("demo-operator", "project", "add-member", "demo", "analyst").returncode == 0
     resp = hub.spawn("analyst", project="demo", profile="prod")
     assert resp.status_code == 403 and "no approved products" in resp.text
+    assert hub.as_user("analyst", "project", "request", "demo", "district_income").returncode == 0
     assert (
-        hub.cli("project", "request", "demo", "district_income", "--user", "analyst").returncode
-        == 0
-    )
-    assert (
-        hub.cli(
-            "project", "approve", "demo", "district_income", "--user", "demo-provider"
-        ).returncode
+        hub.as_user("demo-provider", "project", "approve", "demo", "district_income").returncode
         == 0
     )
     resp = hub.spawn("analyst", project="demo", profile="prod")
@@ -306,3 +311,66 @@ def test_idle_culler_and_audit_run_as_hub_services(hub_under_test: HubUnderTest)
     assert {"idle-culler", "trustlab-audit"} <= set(services)
     assert services["trustlab-audit"]["url"].startswith(f"http://{hub_under_test.gateway}:")
     assert all(services[name]["pid"] for name in ("idle-culler", "trustlab-audit")), services
+
+
+NOTEBOOK_PIPELINE = '''
+import json, pathlib, subprocess, textwrap
+root = pathlib.Path.home() / "work" / {name!r}
+root.mkdir(parents=True, exist_ok=True)
+(root / "pipeline.toml").write_text(textwrap.dedent("""
+    name = "{name}"
+    inputs = ["people"]
+    outputs = ["{name}_out"]
+"""))
+(root / "main.py").write_text(textwrap.dedent("""
+    from pyspark.sql import functions as F
+
+    def run(ctx):
+        ctx.write("{name}_out", ctx.read("people").groupBy("district").agg(F.count("*").alias("n")))
+"""))
+'''
+
+
+def test_a_notebook_submits_as_the_sandbox_owner_and_no_one_else(
+    dev, hub_under_test: HubUnderTest
+) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_under_test
+    run(dev, NOTEBOOK_PIPELINE.format(name="nb_counts"))
+    # The importable client, with the sandbox's own token and the gateway address only.
+    status = json.loads(run(dev, """
+from pipelines.client import submit
+print(json.dumps(submit(str(root))))
+"""))  # fmt: skip
+    assert status["submitted_by"] == "demo-dev" and status["project"] == "demo"
+    assert status["state"] == "scanned"
+    # The CLI from a cell (`!trustlab …` runs a subprocess): the same identity.
+    run(dev, NOTEBOOK_PIPELINE.format(name="nb_counts2"))
+    shown = json.loads(run(dev, """
+done = subprocess.run(["trustlab", "pipeline", "submit", str(root), "--format", "json"],
+                      capture_output=True, text=True)
+print(done.stdout if done.returncode == 0 else json.dumps({"error": done.stderr}))
+"""))  # fmt: skip
+    assert shown.get("submitted_by") == "demo-dev", shown
+    entries = [e for e in hub.ledger("pipeline.submit")
+               if e["payload"]["version"] in (status["version"], shown["version"])]  # fmt: skip
+    assert [e["actor"] for e in entries] == ["demo-dev", "demo-dev"]
+    # A sandbox cannot act as anyone else: its token is demo-dev's, whatever it claims.
+    refused = json.loads(run(dev, f"""
+from hub.client import PlatformClient
+import os
+api = PlatformClient.discover()
+out = {{"me": api.whoami()["name"]}}
+try:
+    api.post("/pipelines/versions/{status['version']}/approve", {{"role": "operator"}})
+except Exception as exc:
+    out["approve"] = str(exc)
+os.environ["TRUSTLAB_TOKEN"] = "forged"
+try:
+    PlatformClient.discover().whoami()
+except Exception as exc:
+    out["forged"] = str(exc)
+print(json.dumps(out))
+"""))  # fmt: skip
+    assert refused["me"] == "demo-dev"
+    assert "cannot be reviewed" in refused["approve"]
+    assert "expired or revoked" in refused["forged"]

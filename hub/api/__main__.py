@@ -1,0 +1,3 @@
+from hub.api.app import main
+
+main()

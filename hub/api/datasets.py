@@ -1,0 +1,90 @@
+"""Catalog routes: browse datasets; register, refresh, classify and confirm them.
+
+Registering or refreshing a source: an operator, an admin, or a provider reviewer of the
+owning organisation. Classifying and confirming: a provider reviewer of the owner only (the
+owner decides what its data is). Reading the catalog: any signed-in user (it holds no
+values, only names, schemas, classifications and hashes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from hub.api.deps import Caller, CallerDep, PlatformDep
+from hub.catalog import Catalog, Registration
+from hub.identity import PermissionDenied
+from hub.platform import Platform
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+
+class NewDataset(BaseModel):
+    source: str = Field(description="A file or folder on the platform host, or a SQL URL")
+    name: str
+    owner: str = Field(description="The owning organisation (the data provider)")
+    table: str | None = None
+    format: str | None = Field(None, description="csv, parquet or sql (default: detected)")
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+class ColumnClass(BaseModel):
+    pii: str | None = None
+    level: str | None = None
+    quasi_identifier: bool | None = None
+
+
+def owner_of(p: Platform, name: str) -> str:
+    return str(Catalog(p).show(name)["owner"])
+
+
+def require_owner_reviewer(who: Caller, owner: str, also: tuple[str, ...] = ()) -> None:
+    """A provider reviewer of ``owner`` (or one of the ``also`` roles)."""
+    if who.has("provider", owner) or any(who.has(r) for r in also):
+        return
+    extra = f" (or {' / '.join(also)})" if also else ""
+    raise PermissionDenied(
+        f"{who.name!r} is not a provider reviewer of {owner!r}{extra}; only the data owner "
+        "decides this"
+    )
+
+
+@router.get("")
+def list_datasets(who: CallerDep, p: PlatformDep) -> list[dict[str, Any]]:
+    return Catalog(p).list()
+
+
+@router.get("/{name}")
+def show_dataset(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    return Catalog(p).show(name)
+
+
+@router.post("", status_code=201)
+def register(body: NewDataset, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    require_owner_reviewer(who, body.owner, also=("operator", "admin"))
+    reg = Registration(body.source, body.table, body.format, body.encoding, body.delimiter)
+    return Catalog(p, who.name).register(reg, body.name, body.owner)
+
+
+@router.post("/{name}/refresh")
+def refresh(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    require_owner_reviewer(who, owner_of(p, name), also=("operator", "admin"))
+    return Catalog(p, who.name).refresh(name)
+
+
+@router.post("/{name}/columns/{column}")
+def classify(
+    name: str, column: str, body: ColumnClass, who: CallerDep, p: PlatformDep
+) -> dict[str, Any]:
+    require_owner_reviewer(who, owner_of(p, name))
+    return Catalog(p, who.name).classify(name, column, body.pii, body.level,
+                                         body.quasi_identifier)  # fmt: skip
+
+
+@router.post("/{name}/confirm")
+def confirm(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    require_owner_reviewer(who, owner_of(p, name))
+    return Catalog(p, who.name).confirm(name)
