@@ -91,9 +91,11 @@ def prepare(home: Path, rows: int, env: dict[str, str]) -> None:
     code = (
         "from hub.platform import Platform\n"
         "from sandbox.cli import up_demo, up_demo_sample, up_demo_accounts\n"
+        "from hub.hubctl import up_images\n"
         "from pipelines.cli import up_airflow, up_demo_pipeline\n"
         "p = Platform()\n"
-        "for step in (up_demo, up_demo_sample, up_demo_accounts, up_airflow, up_demo_pipeline):\n"
+        "for step in (up_demo, up_demo_sample, up_demo_accounts, up_images, up_airflow,\n"
+        "             up_demo_pipeline):\n"
         "    step(p)\n"
     )
     # A script file, not `python -c`: pyspark takes a main module without a file for its

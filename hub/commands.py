@@ -23,6 +23,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from hub.platform import Platform
 
@@ -81,3 +82,21 @@ def progress_bar(description: str, unit: str) -> Iterator[Callable[[int, int | N
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def print_catalog(rows: list[dict[str, Any]]) -> None:
+    table = Table("name", "kind", "owner", "format", "rows", "versions", "classification", "hash")
+    for r in rows:
+        status = r["classification_status"]
+        style = "green" if status == "confirmed" else "yellow"
+        table.add_row(
+            r["name"],
+            r["kind"],
+            r["owner"],
+            r["format"],
+            "" if r["rows"] is None else f"{r['rows']:,}",
+            str(r["versions"]),
+            f"[{style}]{status}[/]",
+            (r["latest_hash"] or "")[:12],
+        )
+    out.print(table if rows else "The catalog is empty: `trustlab dataset register` adds a source.")

@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import os
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 
 from hub.platform import Platform
 from hub.plugins import plugins
 
 PREFIX = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/trustlab-console/")
+TEMPLATES = Path(__file__).with_name("templates")
 COOKIE = "trustlab-console"
 LANG_COOKIE = "trustlab-lang"
 LANGS = ("en", "zh-CN")
@@ -62,9 +64,16 @@ class Console:
     def __init__(self, platform: Platform, secret: bytes) -> None:
         self.platform = platform
         self.secret = secret
+        s = platform.settings
+        self.api_url = os.environ.get(
+            "TRUSTLAB_CONSOLE_API_URL", f"http://127.0.0.1:{s.api_port}/services/trustlab-api"
+        )
         self.router = APIRouter()
         self.nav: list[tuple[str, str]] = []  # (path under PREFIX, message key)
         self._messages: dict[str, dict[str, str]] = {k: dict(v) for k, v in BASE_MESSAGES.items()}
+        self._loaders: list[Any] = [FileSystemLoader(str(TEMPLATES))]
+        self._env = Environment(loader=ChoiceLoader(self._loaders), autoescape=True,
+                                trim_blocks=True, lstrip_blocks=True)  # fmt: skip
 
     # --- i18n ----------------------------------------------------------------------------
 
@@ -119,13 +128,28 @@ class Console:
         good = hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()
         return value if hmac.compare_digest(mac, good) else None
 
-    def current_user(self, request: Request) -> str | None:
+    def _session(self, request: Request) -> tuple[str, str] | None:
+        """(user, hub token) of a signed, unexpired console session."""
         session = self.unsign(request.cookies.get(COOKIE))
         if session:
-            name, _, expires = session.partition(":")
+            name, expires, token = [*session.split(":", 2), "", ""][:3]
             if expires.isdigit() and int(expires) > time.time():
-                return name
+                return name, token
         return None
+
+    def current_user(self, request: Request) -> str | None:
+        session = self._session(request)
+        return session[0] if session else None
+
+    def api(self, request: Request) -> Any:
+        """The platform API as the logged-in reviewer: the console's pages are its clients
+        and hold no rules of their own (the API decides, with this person's token)."""
+        from hub.client import PlatformClient
+
+        session = self._session(request)
+        if session is None or not session[1]:
+            raise _LoginRequired()
+        return PlatformClient(self.api_url, session[1], timeout=1800)
 
     def user(self, request: Request) -> str:
         """The logged-in user, or a redirect to the hub's login (raised)."""
@@ -152,27 +176,34 @@ class Console:
 
     # --- layout --------------------------------------------------------------------------
 
-    def page(self, request: Request, title: str, body: str, status: int = 200) -> HTMLResponse:
+    def templates(self, folder: Path) -> None:
+        """Add a feature's template folder (its templates may extend ``page.html``)."""
+        self._loaders.append(FileSystemLoader(str(folder)))
+
+    def render(
+        self, request: Request, template: str, title: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """``template`` (Jinja2, autoescaped) inside the console's frame, in the reader's
+        language."""
         user = self.user(request)
-        roles = ", ".join(str(r) for r in self.roles(user)) or "-"
         lang = self.lang(request)
-        other = "zh-CN" if lang == "en" else "en"
-        nav = " ".join(
-            f'<a href="{PREFIX}{path}">{html.escape(self.t(request, key))}</a>'
-            for path, key in [("", "home"), *self.nav]
-        )
-        return HTMLResponse(
-            f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<title>{html.escape(title)} · {html.escape(self.t(request, "title"))}</title>
-<style>{CSS}</style></head><body>
-<header><strong>{html.escape(self.t(request, "title"))}</strong> <nav>{nav}</nav>
-<span class="who">{html.escape(self.t(request, "signed_in_as"))}
-<b id="user">{html.escape(user)}</b>
-({html.escape(self.t(request, "roles"))}: {html.escape(roles)})
-<a id="lang" href="{PREFIX}lang/{other}">{html.escape(self.t(request, "language"))}</a></span>
-</header><main><h1>{html.escape(title)}</h1>{body}</main></body></html>""",
-            status_code=status,
-        )
+        frame = {
+            "lang": lang,
+            "other": "zh-CN" if lang == "en" else "en",
+            "t": lambda key, **kw: self.t(request, key, **kw),
+            "nav": [("", "home"), *self.nav],
+            "prefix": PREFIX,
+            "user": user,
+            "roles": ", ".join(str(r) for r in self.roles(user)) or "-",
+            "css": CSS,
+            "title": title,
+        }
+        html_text = self._env.get_template(template).render(**frame, **context)
+        return HTMLResponse(html_text, status_code=status)
+
+    def page(self, request: Request, title: str, message: str, status: int = 200) -> HTMLResponse:
+        """A page holding one message (text, escaped)."""
+        return self.render(request, "message.html", title, status, message=message)
 
 
 class _LoginRequired(Exception):
@@ -249,8 +280,11 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
             raise HTTPException(403, "the hub refused the login")
         name = who.json()["name"]
         out = RedirectResponse(same_origin(request, stored.split(":", 1)[1]), 302)
-        out.set_cookie(COOKIE, console.sign(f"{name}:{int(time.time()) + 8 * 3600}"),
-                       httponly=True, samesite="lax", path=PREFIX)  # fmt: skip
+        # The reviewer's own hub token (scoped to the console and the platform API) rides in
+        # the signed, httponly session cookie: pages call the API as that person.
+        session = f"{name}:{int(time.time()) + 8 * 3600}:{access}"
+        out.set_cookie(COOKIE, console.sign(session), httponly=True, samesite="lax",
+                       path=PREFIX)  # fmt: skip
         out.delete_cookie("trustlab-oauth-state")
         return out
 
@@ -267,8 +301,7 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
 
     @app.get(PREFIX)
     def home(request: Request) -> HTMLResponse:  # reads roles: in the thread pool
-        return console.page(request, console.t(request, "home"),
-                            f"<p>{html.escape(console.t(request, 'welcome'))}</p>")  # fmt: skip
+        return console.render(request, "home.html", console.t(request, "home"))
 
     for _, ep in sorted(plugins("trustlab.console").items()):
         register: Callable[[Console], None] = ep.load()

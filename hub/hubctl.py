@@ -149,6 +149,17 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def up_images(platform) -> None:
+    """``trustlab up`` step: the sandbox and runner images, before anything runs in them
+    (the demo pipeline's dry run, the hub's sandboxes); cached by content."""
+    from hub.images import ImageBuilder, docker_client
+
+    built = ImageBuilder(docker_client(), platform.settings, log=lambda m: print(f"  {m}",
+                         flush=True)).all()  # fmt: skip
+    for tag, image_id in built.items():
+        print(f"  {tag} {image_id[:19]}")
+
+
 def up(platform) -> None:
     """``trustlab up`` step: start the hub and say how to log in."""
     import json

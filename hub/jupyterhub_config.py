@@ -124,6 +124,8 @@ c.JupyterHub.services = [
         "command": [sys.executable, "-m", "hub.console"],
         "environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
         "oauth_no_confirm": True,
+        # a console login's token may also call the platform API, as that person
+        "oauth_client_allowed_scopes": ["access:services!service=trustlab-api"],
         "display": True,
     },
     {

@@ -145,6 +145,14 @@ def diff(ref: str, who: CallerDep, p: PlatformDep) -> dict:
     return {"diff": review.diff(ref)}
 
 
+@router.get("/versions/{ref}/files")
+def files(ref: str, who: CallerDep, p: PlatformDep) -> dict[str, str]:
+    """The version's files as text (relative path -> content), for reviewers' pages."""
+    review = _review(p)
+    _readable(who, review.status(ref), p)
+    return review.files(ref)
+
+
 @router.post("/versions/{ref}/dry-run")
 def dry_run(ref: str, who: CallerDep, p: PlatformDep) -> dict:
     """Run the version on the samples in the runner container (takes a minute or so)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -95,16 +95,36 @@ STATE_NAMES = {
 }  # fmt: skip
 
 
-def e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+class ApiReview:
+    """The review pages' view of the platform API, called as the logged-in reviewer."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def list(self) -> list[dict[str, Any]]:
+        return self.api.get("/pipelines/versions")
+
+    def status(self, version: str) -> dict[str, Any]:
+        return self.api.get(f"/pipelines/versions/{quote(version)}")
+
+    def files(self, version: str) -> dict[str, str]:
+        return self.api.get(f"/pipelines/versions/{quote(version)}/files")
+
+    def diff(self, version: str) -> str:
+        return self.api.get(f"/pipelines/versions/{quote(version)}/diff")["diff"]
+
+    def approve(self, version: str, role: str) -> Any:
+        return self.api.post(f"/pipelines/versions/{quote(version)}/approve", {"role": role})
+
+    def reject(self, version: str, reason: str) -> Any:
+        body = {"reason": reason}
+        return self.api.post(f"/pipelines/versions/{quote(version)}/reject", body)
 
 
 def register(console: Any) -> None:
-    from pipelines.review import Review
-
     console.messages(MESSAGES)
     console.nav.append(("reviews", "reviews"))
-    review = Review(console.platform)
+    console.templates(Path(__file__).with_name("templates"))
     t = console.t
 
     def state(request: Request, value: str) -> str:
@@ -115,84 +135,78 @@ def register(console: Any) -> None:
     @console.router.get("/reviews")
     def queue(request: Request) -> HTMLResponse:
         user = console.user(request)
-        rows = review.list()
-        roles = {r.role for r in console.roles(user)}
-        if not roles & {"provider", "operator", "auditor", "admin"}:  # a developer: theirs
-            from hub.identity import Directory
+        review = ApiReview(console.api(request))
+        rows = review.list()  # the API shows a developer their projects' versions only
+        lang = console.lang(request)
 
-            mine = set(Directory(console.platform).show_user(user)["projects"])
-            rows = [r for r in rows if r["project"] in mine or r["submitted_by"] == user]
-        waiting = [r for r in rows if r["state"] == "in_review"]
-        own = [r for r in rows if r["submitted_by"] == user]
-        body = []
-        sections = [("my_submissions", own)] if own else []
-        sections += [("reviews", waiting), ("all_versions", rows[:30])]
-        for title, items in sections:
-            body.append(f"<h2>{e(t(request, title))}</h2>")
-            if not items:
-                body.append(f"<p>{e(t(request, 'queue_empty'))}</p>")
-                continue
-            body.append(
-                f"<table><tr><th>{e(t(request, 'version'))}</th><th>{e(t(request, 'pipeline'))}"
-                f"</th><th>{e(t(request, 'state'))}</th><th>{e(t(request, 'submitted_by'))}</th>"
-                f"<th>{e(t(request, 'needs'))}</th></tr>"
-            )
-            for r in items:
+        def item(r: dict[str, Any]) -> dict[str, Any]:
+            needs = ""
+            if r["state"] == "in_review":
                 status = review.status(r["version"])
                 needs = ", ".join(
-                    ROLE_NAMES[console.lang(request)][x["role"]]
-                    + (f" ({x['org']})" if x["org"] else "")
+                    ROLE_NAMES[lang][x["role"]] + (f" ({x['org']})" if x["org"] else "")
                     for x in status["reviews"]
                     if x["decision"] is None
                 )
-                body.append(
-                    f'<tr><td><a class="version" href="reviews/{e(r["version"])}">'
-                    f"{e(r['version'][:12])}</a></td><td>{e(r['name'])}</td>"
-                    f"<td>{e(state(request, r['state']))}</td><td>{e(r['submitted_by'])}</td>"
-                    f"<td>{e(needs if r['state'] == 'in_review' else '')}</td></tr>"
-                )
-            body.append("</table>")
-        return console.page(request, t(request, "reviews"), "".join(body))
+            return {**r, "state_label": state(request, r["state"]), "needs": needs}
+
+        own = [item(r) for r in rows if r["submitted_by"] == user]
+        sections = [("my_submissions", own)] if own else []
+        sections += [("reviews", [item(r) for r in rows if r["state"] == "in_review"]),
+                     ("all_versions", [item(r) for r in rows[:30]])]  # fmt: skip
+        return console.render(request, "reviews.html", t(request, "reviews"), sections=sections)
 
     @console.router.get("/reviews/{version}")
     def detail(request: Request, version: str) -> HTMLResponse:
         user = console.user(request)
+        review = ApiReview(console.api(request))
         try:
             status = review.status(version)
         except TrustlabError as exc:
-            return console.page(request, t(request, "reviews"), f"<p>{e(exc)}</p>", 404)
+            return console.page(request, t(request, "reviews"), str(exc), 404)
         lang = console.lang(request)
-        parts = [
-            f"<p>{e(status['name'])} <code>{e(status['version'])}</code> — "
-            f"<b id='state'>{e(state(request, status['state']))}</b>, "
-            f"{e(t(request, 'submitted_by'))} {e(status['submitted_by'])}</p>",
-            f"<p>{e(status['manifest']['description'])}</p>",
-        ]
-        if request.query_params.get("done"):
-            parts.append(f"<p class='ok' id='flash'>{e(t(request, 'done'))}</p>")
-        if request.query_params.get("error"):
-            parts.append(f"<p class='bad' id='flash'>{e(request.query_params['error'])}</p>")
-        parts.append(_decisions(request, console, status, user, lang))
-        parts.append(_findings_and_code(request, console, status, review))
-        parts.append(_diff(request, console, status, review))
-        parts.append(_dry_run(request, console, status))
-        return console.page(request, f"{status['name']} {status['version'][:12]}", "".join(parts))
+        findings = (status["scan"] or {}).get("findings", [])
+        by_line: dict[tuple[str, int], list[dict]] = {}
+        for f in findings:
+            by_line.setdefault((f["file"], f["line"]), []).append(f)
+        files = [
+            (rel, [(n, line, by_line.get((rel, n), [])) for n, line in
+                   enumerate(text.splitlines(), 1)])
+            for rel, text in review.files(status["version"]).items()
+        ]  # fmt: skip
+        diff = []
+        if status["previous"]:
+            for line in review.diff(status["version"]).splitlines():
+                cls = "add" if line.startswith("+") else "del" if line.startswith("-") else ""
+                diff.append((cls, line))
+        dry = status["dry_run"]
+        flags = {name: {f["column"]: f for f in out["findings"]}
+                 for name, out in (dry or {}).get("outputs", {}).items()}  # fmt: skip
+        return console.render(
+            request, "review.html", f"{status['name']} {status['version'][:12]}",
+            s=status, state_label=state(request, status["state"]),
+            done=request.query_params.get("done"), error=request.query_params.get("error"),
+            reviews=_reviews(request, console, status, lang),
+            open_roles=_open_roles(request, console, status, user, lang),
+            csrf=console.csrf(request), findings=findings, files=files, diff=diff, dry=dry,
+            flags=flags,
+        )  # fmt: skip
 
     @console.router.post("/reviews/{version}/approve")
     async def approve(request: Request, version: str) -> Response:
-        user = console.user(request)
+        console.user(request)  # a login first: no session, back to the hub
         form = await console.form(request)
-        return await run_in_threadpool(
-            _act, lambda: review.approve(version, form.get("role", ""), user), version
-        )
+        review = ApiReview(console.api(request))
+        role = form.get("role") or None
+        return await run_in_threadpool(_act, lambda: review.approve(version, role), version)
 
     @console.router.post("/reviews/{version}/reject")
     async def reject(request: Request, version: str) -> Response:
-        user = console.user(request)
+        console.user(request)
         form = await console.form(request)
-        return await run_in_threadpool(
-            _act, lambda: review.reject(version, user, form.get("reason", "")), version
-        )
+        review = ApiReview(console.api(request))
+        reason = form.get("reason", "")
+        return await run_in_threadpool(_act, lambda: review.reject(version, reason), version)
 
 
 def _act(action: Any, version: str) -> Response:
@@ -203,125 +217,27 @@ def _act(action: Any, version: str) -> Response:
     return RedirectResponse(f"../{quote(version)}?done=1", 303)
 
 
-def _decisions(request: Request, console: Any, status: dict, user: str, lang: str) -> str:
-    t = console.t
-    held = console.roles(user)
-    rows = []
-    for r in status["reviews"]:
-        who = ROLE_NAMES[lang][r["role"]] + (f" ({r['org']})" if r["org"] else "")
-        decision = r["decision"] or t(request, "pending")
-        rows.append(f"<tr><td>{e(who)}</td><td>{e(decision)}</td><td>{e(r['reviewer'])}</td>"
-                    f"<td>{e(r['reason'])}</td></tr>")  # fmt: skip
-    out = [
-        f"<h2>{e(t(request, 'decisions'))}</h2><table id='decisions'><tr>"
-        f"<th>{e(t(request, 'role'))}</th><th>{e(t(request, 'decision'))}</th>"
-        f"<th>{e(t(request, 'reviewer'))}</th><th>{e(t(request, 'reason'))}</th></tr>",
-        *rows,
-        "</table>",
-    ]
+def _reviews(request: Request, console: Any, status: dict, lang: str) -> list[dict[str, Any]]:
+    return [
+        {"who": ROLE_NAMES[lang][r["role"]] + (f" ({r['org']})" if r["org"] else ""),
+         "decision": r["decision"] or console.t(request, "pending"),
+         "reviewer": r["reviewer"] or "", "reason": r["reason"] or ""}
+        for r in status["reviews"]
+    ]  # fmt: skip
+
+
+def _open_roles(
+    request: Request, console: Any, status: dict, user: str, lang: str
+) -> list[tuple[str, str]]:
+    """The decisions this user may still make here (the API checks them again)."""
     if status["state"] != "in_review" or user == status["submitted_by"]:
-        return "".join(out)
-    csrf = console.csrf(request)
-    open_roles = []
-    for r in status["reviews"]:
-        if r["decision"] is None and any(
-            h.role == r["role"] and (r["role"] != "provider" or h.org == r["org"]) for h in held
-        ):
-            open_roles.append(r["role"])
-    for role in dict.fromkeys(open_roles):
-        label = t(request, "approve_as", role=ROLE_NAMES[lang][role])
-        out.append(
-            f'<form method="post" action="{e(status["version"])}/approve" style="display:inline">'
-            f'<input type="hidden" name="_csrf" value="{csrf}"><input type="hidden" name="role" '
-            f'value="{role}"><button id="approve-{role}" type="submit">{e(label)}</button></form>'
-        )
-    if open_roles:
-        out.append(
-            f'<form method="post" action="{e(status["version"])}/reject">'
-            f'<input type="hidden" name="_csrf" value="{csrf}">'
-            f'<label>{e(t(request, "reason"))} <input name="reason" id="reason" size="60"></label>'
-            f'<button id="reject" type="submit">{e(t(request, "reject"))}</button></form>'
-        )
-    return "".join(out)
+        return []
+    held = console.roles(user)
 
+    def holds(r: dict[str, Any]) -> bool:
+        return any(h.role == r["role"] and (r["role"] != "provider" or h.org == r["org"])
+                   for h in held)  # fmt: skip
 
-def _findings_and_code(request: Request, console: Any, status: dict, review: Any) -> str:
-    t = console.t
-    findings = (status["scan"] or {}).get("findings", [])
-    by_line: dict[tuple[str, int], list[dict]] = {}
-    for f in findings:
-        by_line.setdefault((f["file"], f["line"]), []).append(f)
-    out = [f"<h2>{e(t(request, 'findings'))}</h2>"]
-    if not findings:
-        out.append(f"<p>{e(t(request, 'no_findings'))}</p>")
-    out.append(f"<h2>{e(t(request, 'code'))}</h2>")
-    for rel, text in review.files(status["version"]).items():
-        out.append(f"<h3>{e(rel)}</h3><pre class='code'>")
-        for number, line in enumerate(text.splitlines(), 1):
-            marks = by_line.get((rel, number), [])
-            cls = " class='finding'" if marks else ""
-            out.append(f"<span{cls}>{number:4d}  {e(line)}</span>\n")
-            for f in marks:
-                sev = "high" if f["severity"] == "high" and not f.get("waived") else ""
-                waived = " (waived)" if f.get("waived") else ""
-                out.append(f"<span class='{sev}'>      ▲ {e(f['rule'])} {e(f['severity'])}"
-                           f"{waived}: {e(f['message'])}</span>\n")  # fmt: skip
-        out.append("</pre>")
-    return "".join(out)
-
-
-def _diff(request: Request, console: Any, status: dict, review: Any) -> str:
-    t = console.t
-    out = [f"<h2>{e(t(request, 'diff'))}</h2>"]
-    if not status["previous"]:
-        out.append(f"<p>{e(t(request, 'no_previous'))}</p>")
-        return "".join(out)
-    out.append("<pre id='diff'>")
-    for line in review.diff(status["version"]).splitlines():
-        cls = "add" if line.startswith("+") else "del" if line.startswith("-") else ""
-        out.append(f"<span class='{cls}'>{e(line)}</span>\n")
-    out.append("</pre>")
-    return "".join(out)
-
-
-def _dry_run(request: Request, console: Any, status: dict) -> str:
-    t = console.t
-    dry = status["dry_run"]
-    if not dry:
-        return ""
-    verdict = t(request, "passed") if dry["passed"] else t(request, "failed")
-    out = [f"<h2>{e(t(request, 'dry_run'))}: <span class='{'ok' if dry['passed'] else 'bad'}'>"
-           f"{e(verdict)}</span></h2>"]  # fmt: skip
-    out += [f"<p class='bad'>{e(p)}</p>" for p in dry["problems"]]
-    for name, output in dry["outputs"].items():
-        flagged = {f["column"]: f for f in output["findings"]}
-        out.append(f"<h3>{e(t(request, 'lineage'))}: {e(name)}</h3><table class='lineage'><tr>"
-                   f"<th>{e(t(request, 'column'))}</th><th>{e(t(request, 'sources'))}</th>"
-                   f"<th>{e(t(request, 'raw'))}</th><th>{e(t(request, 'via'))}</th>"
-                   f"<th>{e(t(request, 'justification'))}</th></tr>")  # fmt: skip
-        for column, info in output["lineage"].items():
-            finding = flagged.get(column)
-            cls = " class='high'" if finding and finding["severity"] == "high" else ""
-            out.append(
-                f"<tr{cls}><td>{e(column)}</td>"
-                f"<td>{e(', '.join('.'.join(s) for s in info['sources']))}</td>"
-                f"<td>{e(', '.join('.'.join(s) for s in info['raw_sources']))}</td>"
-                f"<td>{e(', '.join(info['via']))}</td>"
-                f"<td>{e(finding['justification'] if finding else '')}</td></tr>"
-            )
-        out.append("</table>")
-        out.append(f"<h3>{e(t(request, 'expectations'))}</h3><ul>")
-        for check in output["expectations"]["checks"]:
-            mark = "✔" if check["success"] else "✘"
-            col = f" ({check['column']})" if check["column"] else ""
-            out.append(f"<li class='{'ok' if check['success'] else 'bad'}'>{mark} "
-                       f"{e(check['expectation'])}{e(col)}</li>")  # fmt: skip
-        out.append("</ul>")
-        if output["preview"]:
-            columns = list(output["preview"][0])
-            out.append(f"<h3>{e(t(request, 'preview'))}</h3><table class='preview'><tr>"
-                       + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr>")  # fmt: skip
-            for row in output["preview"]:
-                out.append("<tr>" + "".join(f"<td>{e(row[c])}</td>" for c in columns) + "</tr>")
-            out.append("</table>")
-    return "".join(out)
+    roles = [r["role"] for r in status["reviews"] if r["decision"] is None and holds(r)]
+    return [(role, console.t(request, "approve_as", role=ROLE_NAMES[lang][role]))
+            for role in dict.fromkeys(roles)]  # fmt: skip

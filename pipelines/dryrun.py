@@ -1,12 +1,21 @@
-"""The dry run: a submitted version on the samples, in the runner container.
+"""The dry run: a submitted version on the samples, in two runner containers.
 
-The container has no network, a read-only root, the version's snapshot and the granted
-samples mounted read-only, and one scratch folder for outputs. Inside, ``python -m
-pipelines.dryrun JOB.json`` runs the pipeline with local Spark, reads each output's column
-lineage from the analyzed plan, runs the manifest's expectations, and writes
-``result.json`` next to the outputs; the host records it on the version.
+1. **run** — the only place pipeline code executes: no network, read-only root, uid 1000,
+   the snapshot and the granted samples read-only. ``python -m pipelines.dryrun run`` runs
+   ``run(ctx)`` with local Spark and leaves under ``/out``: each output as Parquet
+   (``outputs/<name>/``), its analyzed Spark plan as JSON (``plans/<name>.json``) and
+   ``report.json`` (what happened, e.g. the pipeline's own error). Nothing it writes is a
+   verdict, and nothing of it is trusted as one.
+2. **judge** — a fresh container that never imports the pipeline and never shares a
+   process with it: ``/out`` and the samples read-only, no snapshot at all, and one folder
+   only it writes (``/verdict``). It computes the column lineage from the plan JSON
+   (default deny, ``pipelines.planlineage``), cross-checks every output against the
+   samples' PII values (a plan cannot hide a column whose values are there), runs the
+   manifest's expectations (Great Expectations, no values copied) and takes a preview.
 
-    {"passed": bool, "problems": [str], "inputs": {name: {version, hash}},
+The host records only the judge's ``verdict.json``::
+
+    {"passed": bool, "problems": [str], "inputs": {name: {version, hash}}, "image": id,
      "outputs": {name: {rows, columns, lineage, findings, expectations, preview}}}
 """
 
@@ -19,57 +28,107 @@ from pathlib import Path
 from typing import Any
 
 PREVIEW_ROWS = 20
+MIN_MATCH = 4  # one shared value this long (or two shorter ones) betrays a carried column
 
 
-def dry_run(
-    folder: Path,
-    spark: Any,
-    reader: Any,
-    out_dir: Path,
-    pii: dict[str, dict[str, str]],
-) -> dict[str, Any]:
-    """Run, trace lineage, validate; never raises for the pipeline's own faults."""
+# --- step 1, in the run container: the pipeline -----------------------------------------------
+
+
+def execute(folder: Path, spark: Any, reader: Any, out: Path) -> dict[str, Any]:
+    """Run the pipeline; land outputs and their plans under ``out``; its report."""
     from hub.errors import TrustlabError
-    from pipelines.lineage import Sources, lineage, pii_findings
-    from pipelines.manifest import load_manifest
-    from pipelines.quality import validate
     from pipelines.runner import run_pipeline
 
-    manifest = load_manifest(folder)
-    sources = Sources()
-
-    def traced(name: str) -> tuple[Any, dict[str, Any]]:
-        df, facts = reader(name)
-        sources.add(df, name)
-        return df, facts
-
-    result: dict[str, Any] = {"passed": False, "problems": [], "inputs": {}, "outputs": {}}
+    report: dict[str, Any] = {"inputs": {}, "outputs": {}, "error": None}
+    (out / "plans").mkdir(parents=True, exist_ok=True)
     try:
-        run = run_pipeline(folder, spark, traced, out_dir)
+        run = run_pipeline(folder, spark, reader, out / "outputs")
     except TrustlabError as exc:
-        result["problems"].append(str(exc))
-        return result
-    result["inputs"] = run.inputs
-    for name, info in run.outputs.items():
-        columns = lineage(run.frames[name], sources)
-        findings = pii_findings(name, columns, pii, manifest.justifications.get(name, {}))
-        written = spark.read.parquet(info["path"])
-        expectations = validate(written, name, manifest.expectations.get(name, {}))
-        preview = [
-            {k: None if v is None else str(v) for k, v in row.asDict().items()}
-            for row in written.limit(PREVIEW_ROWS).collect()
-        ]
+        report["error"] = str(exc)
+        return report
+    report["inputs"] = run.inputs
+    for name, frame in run.frames.items():
+        plan = frame._jdf.queryExecution().analyzed().toJSON()
+        (out / "plans" / f"{name}.json").write_text(plan)
+        report["outputs"][name] = {"rows": run.outputs[name]["rows"],
+                                   "columns": run.outputs[name]["columns"]}  # fmt: skip
+    return report
+
+
+def _run_main(job: dict[str, Any]) -> int:
+    from hub.settings import Settings
+    from pipelines.runner import sample_reader
+    from sandbox.spark import spark_session
+
+    out = Path(job["out"])
+    settings = Settings(home=Path("/tmp/trustlab-home"), spark_master="local[2]",
+                        spark_driver_memory=job.get("driver_memory", "1g"))  # fmt: skip
+    spark = spark_session(settings)
+    try:
+        report = execute(Path(job["pipeline"]), spark, sample_reader(spark), out)
+    except Exception as exc:  # the host must get an answer, whatever the code did
+        report = {"error": f"dry run crashed: {type(exc).__name__}: {exc}"}
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, default=str))
+    return 0
+
+
+# --- step 2, in the judge container: the verdict ----------------------------------------------
+
+
+def judge(
+    out: Path, manifest: dict[str, Any], inputs: dict[str, str], pii: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """The verdict on what step 1 left in ``out``; ``inputs``: input name → sample folder
+    (what the run read), ``pii``: input → {column: PII type}. Reads no pipeline code."""
+    import pyarrow.parquet as pq
+
+    from pipelines.planlineage import PlanError, lineage, pii_findings
+    from pipelines.quality import validate
+
+    result: dict[str, Any] = {"passed": False, "problems": [], "outputs": {}}
+    report = _read(out / "report.json") or {}
+    if report.get("error"):
+        result["problems"].append(f"the pipeline failed: {str(report['error'])[:4000]}")
+    columns = {name: pq.read_schema(_first_parquet(Path(path))).names
+               for name, path in inputs.items()}  # fmt: skip
+    values = _pii_values(inputs, pii)
+    justified = manifest.get("justifications", {})
+    for name in manifest["outputs"]:
+        folder = out / "outputs" / name
+        if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
+            if not report.get("error"):
+                result["problems"].append(f"the pipeline wrote no output {name!r}")
+            continue
+        table = pq.read_table(folder)
+        try:
+            cols = lineage(json.loads((out / "plans" / f"{name}.json").read_text()), columns)
+        except (OSError, ValueError, PlanError) as exc:
+            cols = {}
+            result["problems"].append(
+                f"{name}: no readable Spark plan ({type(exc).__name__}), so its lineage is "
+                "unknown and it is not cleared"
+            )
+        if cols and list(cols) != table.column_names:
+            result["problems"].append(
+                f"{name}: the reported plan does not describe the output written (plan "
+                f"{list(cols)}, output {table.column_names}); not cleared"
+            )
+        findings = pii_findings(name, cols, pii, justified.get(name, {}))
+        findings += carried_values(name, table, values, justified.get(name, {}))
+        frame = table.to_pandas()
+        expectations = validate(frame, name, manifest.get("expectations", {}).get(name, {}))
         result["outputs"][name] = {
-            "rows": info["rows"],
-            "columns": info["columns"],
-            "lineage": columns,
+            "rows": table.num_rows,
+            "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+            "lineage": cols,
             "findings": findings,
             "expectations": expectations,
-            "preview": preview,
+            "preview": [
+                {k: None if v is None else str(v) for k, v in row.items()}
+                for row in frame.head(PREVIEW_ROWS).to_dict("records")
+            ],
         }
-        for f in findings:
-            if f["severity"] == "high":
-                result["problems"].append(f["message"])
+        result["problems"] += [f["message"] for f in findings if f["severity"] == "high"]
         for check in expectations["checks"]:
             if not check["success"]:
                 where = f" on {check['column']}" if check["column"] else ""
@@ -78,33 +137,76 @@ def dry_run(
     return result
 
 
-# --- inside the runner container ---------------------------------------------------------------
+def carried_values(
+    output: str, table: Any, values: dict[tuple[str, str], tuple[str, set[str]]],
+    justified: dict[str, str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """LINEAGE002: an output column holding values of an input PII column as they are in
+    the sample. Needs no plan, so it holds even against a plan that lies; no value is
+    ever put into the finding."""
+    findings = []
+    for column in table.column_names:
+        kind = str(table.schema.field(column).type)
+        if kind not in ("string", "large_string"):
+            continue
+        held = {v for v in table.column(column).to_pylist() if isinstance(v, str) and v}
+        for (inp, col), (pii_type, sample) in sorted(values.items()):
+            shared = held & sample
+            if not shared or (len(shared) < 2 and max(map(len, shared)) < MIN_MATCH):
+                continue
+            justification = justified.get(column)
+            findings.append({
+                "rule": "LINEAGE002", "severity": "info" if justification else "high",
+                "output": output, "column": column,
+                "message": f"{output}.{column} holds {len(shared)} value(s) of {inp}.{col} "
+                           f"({pii_type}) exactly as the sample has them",
+                "justification": justification,
+            })  # fmt: skip
+    return findings
 
 
-def main(job_file: str) -> int:
-    """Entry point in the container: run the job, write result.json, exit 0 (result inside)."""
-    from hub.settings import Settings
-    from pipelines.runner import sample_reader
-    from sandbox.spark import spark_session
+def _pii_values(
+    inputs: dict[str, str], pii: dict[str, dict[str, str]]
+) -> dict[tuple[str, str], tuple[str, set[str]]]:
+    import pyarrow.parquet as pq
 
-    job = json.loads(Path(job_file).read_text())
-    out = Path(job["out"])
-    spark = spark_session(
-        Settings(
-            home=Path("/tmp/trustlab-home"),
-            spark_master="local[2]",
-            spark_driver_memory=job.get("driver_memory", "1g"),
-        )
-    )
+    found = {}
+    for name, path in inputs.items():
+        wanted = [c for c in pii.get(name, {}) if pii[name][c] != "none"]
+        if not wanted:
+            continue
+        table = pq.read_table(path, columns=wanted)
+        for column in wanted:
+            sample = {str(v) for v in table.column(column).to_pylist() if v not in (None, "")}
+            found[(name, column)] = (pii[name][column], {v for v in sample if len(v) >= 2})
+    return found
+
+
+def _first_parquet(folder: Path) -> Path:
+    return next(p for p in sorted(folder.rglob("*.parquet")) if not p.name.startswith((".", "_")))
+
+
+def _read(path: Path) -> dict[str, Any] | None:
     try:
-        result = dry_run(Path(job["pipeline"]), spark, sample_reader(spark), out / "outputs",
-                         job["pii"])  # fmt: skip
-    except Exception as exc:  # report, never leave the host without an answer
-        result = {"passed": False, "problems": [f"dry run crashed: {type(exc).__name__}: {exc}"],
-                  "inputs": {}, "outputs": {}}  # fmt: skip
-    tmp = out / ".result.json.tmp"
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _judge_main(job: dict[str, Any]) -> int:
+    verdict_dir = Path(job["verdict"])
+    try:
+        result = judge(Path(job["out"]), job["manifest"], job["inputs"], job["pii"])
+    except Exception as exc:  # a verdict even when the outputs are unreadable
+        result = {
+            "passed": False,
+            "outputs": {},
+            "problems": [f"the outputs could not be judged: {type(exc).__name__}: {exc}"],
+        }
+    tmp = verdict_dir / ".verdict.json.tmp"
     tmp.write_text(json.dumps(result, ensure_ascii=False, default=str))
-    tmp.replace(out / "result.json")
+    tmp.replace(verdict_dir / "verdict.json")
     return 0
 
 
@@ -112,9 +214,8 @@ def main(job_file: str) -> int:
 
 
 def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -> dict[str, Any]:
-    """Run ``version``'s dry run in the runner image; return the result."""
-    import docker.errors
-
+    """Run ``version`` on the samples (step 1), judge it in a clean container (step 2);
+    the judge's verdict, with the inputs pinned by the host and the runner image id."""
     from hub.catalog import Catalog
     from hub.errors import TrustlabError
     from hub.images import docker_client, image_digest
@@ -125,13 +226,12 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     manifest = version["manifest"]
     work = settings.home / "dry-runs" / version["version"]
     shutil.rmtree(work, ignore_errors=True)
-    (work / "out").mkdir(parents=True)
+    for sub in ("out", "verdict"):
+        (work / sub).mkdir(parents=True)
     pii: dict[str, dict[str, str]] = {}
     datasets: dict[str, Any] = {}
-    volumes: dict[str, dict[str, str]] = {
-        version["snapshot"]: {"bind": "/pipeline", "mode": "ro"},
-        str(work / "out"): {"bind": "/out", "mode": "rw"},
-    }
+    samples: dict[str, dict[str, str]] = {}
+    pinned: dict[str, Any] = {}
     for name in manifest["inputs"]:
         info = Catalog(platform).show(name)
         pii[name] = {c["name"]: c["pii"] for c in info["columns"] if c["pii"] != "none"}
@@ -142,21 +242,55 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
         else:
             latest = latest_sample(platform, name)["versions"][-1]
         mount = f"/data/samples/{name}"
-        volumes[str(Path(latest["location"]).resolve())] = {"bind": mount, "mode": "ro"}
+        samples[str(Path(latest["location"]).resolve())] = {"bind": mount, "mode": "ro"}
         datasets[name] = {"path": mount, "hash": latest["content_hash"],
                           "version": latest["number"]}  # fmt: skip
+        pinned[name] = {"version": latest["number"], "hash": latest["content_hash"]}
     (work / "samples.json").write_text(json.dumps({"datasets": datasets}))
-    volumes[str(work / "samples.json")] = {"bind": "/etc/trustlab/samples.json", "mode": "ro"}
-    job = {"pipeline": "/pipeline", "out": "/out", "pii": pii}
-    (work / "out" / "job.json").write_text(json.dumps(job))
-    (work / "out").chmod(0o777)  # the container's uid 1000 writes here
+    (work / "out" / "job.json").write_text(json.dumps({"pipeline": "/pipeline", "out": "/out"}))
+    (work / "verdict" / "job.json").write_text(json.dumps({
+        "out": "/out", "verdict": "/verdict", "manifest": manifest, "pii": pii,
+        "inputs": {name: d["path"] for name, d in datasets.items()},
+    }, ensure_ascii=False))  # fmt: skip
+    for sub in ("out", "verdict"):
+        (work / sub).chmod(0o777)  # the containers' uid 1000 writes here
     image = image_digest(client, settings.runner_image)
     log(f"dry run of {version['version'][:12]} in {settings.runner_image} "
         f"({image[:19]}, no network)")  # fmt: skip
+    run_mounts = {
+        version["snapshot"]: {"bind": "/pipeline", "mode": "ro"},
+        str(work / "out"): {"bind": "/out", "mode": "rw"},
+        str(work / "samples.json"): {"bind": "/etc/trustlab/samples.json", "mode": "ro"},
+        **samples,
+    }
+    _container(client, settings, image, "run", "/out/job.json", run_mounts, version)
+    log("judging the outputs in a fresh container (no pipeline code in it)")
+    judge_mounts = {
+        str(work / "out"): {"bind": "/out", "mode": "ro"},
+        str(work / "verdict"): {"bind": "/verdict", "mode": "rw"},
+        **samples,
+    }
+    logs = _container(client, settings, image, "judge", "/verdict/job.json", judge_mounts,
+                      version)  # fmt: skip
+    verdict = _read(work / "verdict" / "verdict.json")
+    if verdict is None:
+        problem = f"the judge left no verdict; last output:\n{logs[-2000:]}"
+        verdict = {"passed": False, "outputs": {}, "problems": [problem]}
+    return {**verdict, "inputs": pinned, "image": image}
+
+
+def _container(
+    client: Any, settings: Any, image: str, step: str, job: str, volumes: dict, version: dict
+) -> str:
+    """Run one locked-down step container to the end; its last output lines."""
+    import docker.errors
+
+    from hub.errors import TrustlabError
+
     try:
         container = client.containers.run(
             image,  # by content id: what is recorded is what ran
-            ["python", "-m", "pipelines.dryrun", "/out/job.json"],
+            ["python", "-m", "pipelines.dryrun", step, job],
             detach=True, network_mode="none", read_only=True, user="1000:1000",
             cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
             tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={settings.sandbox_tmp_size}"},
@@ -165,22 +299,24 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
             environment={"TRUSTLAB_SAMPLES_MANIFEST": "/etc/trustlab/samples.json",
                          "SPARK_LOCAL_IP": "127.0.0.1", "HOME": "/tmp",
                          "GX_ANALYTICS_ENABLED": "false"},
-            labels={"org.trustlab.role": "dry-run", "org.trustlab.version": version["version"]},
+            labels={"org.trustlab.role": f"dry-run-{step}",
+                    "org.trustlab.version": version["version"]},
         )  # fmt: skip
     except docker.errors.APIError as exc:
-        raise TrustlabError(f"cannot start the dry run container: {exc.explanation}") from exc
+        raise TrustlabError(f"cannot start the dry run's {step} container: "
+                            f"{exc.explanation}") from exc  # fmt: skip
     try:
-        status = container.wait(timeout=1800)
-        logs = container.logs(tail=30).decode(errors="replace")
+        container.wait(timeout=1800)
+        return container.logs(tail=30).decode(errors="replace")
     finally:
         container.remove(force=True)
-    result_file = work / "out" / "result.json"
-    if not result_file.exists():
-        return {"passed": False, "inputs": {}, "outputs": {}, "image": image,
-                "problems": [f"the dry run container exited {status.get('StatusCode')} "
-                             f"without a result; last output:\n{logs[-2000:]}"]}  # fmt: skip
-    return {**json.loads(result_file.read_text()), "image": image}
+
+
+def main(argv: list[str]) -> int:
+    step, job_file = argv
+    job = json.loads(Path(job_file).read_text())
+    return _run_main(job) if step == "run" else _judge_main(job)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

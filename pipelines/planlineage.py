@@ -9,7 +9,7 @@ pre-order lists of their own.
 **Default deny.** An output column carries an input column *raw* unless every path between
 them passes an operation known to destroy the value: a hash, Spark's ``mask``, an aggregate
 over groups (count, sum, average, variance, percentiles, distinct counts, …), bucketing
-(``floor``/``ceil``/``round``/``width_bucket``) or a length. Everything else — casts,
+(``floor``/``ceil``/``round``/``width_bucket``), a rank or a length. Everything else — casts,
 concatenation, substrings, string functions, conditionals, value-preserving aggregates
 (``first``, ``min``, ``collect_list`` …), Python UDFs, any expression this module does not
 know — carries the input's raw classification, and the reviewer sees the whole chain.
@@ -34,6 +34,8 @@ DESTROYING = {
     "Percentile", "ApproximatePercentile", "Median", "HyperLogLogPlusPlus", "Corr",
     "CovSample", "CovPopulation", "Skewness", "Kurtosis", "CountIf", "RegrCount", "TrySum",
     "TryAverage", "BoolAnd", "BoolOr",
+    # ranks (a position, never a value)
+    "Rank", "DenseRank", "PercentRank", "CumeDist", "NTile", "RowNumber",
     # bucketing and sizes
     "Floor", "Ceil", "Round", "BRound", "WidthBucket", "Length", "OctetLength", "BitLength",
 }  # fmt: skip
@@ -255,3 +257,34 @@ def lineage(plan_json: Any, columns: dict[str, list[str]]) -> dict[str, dict[str
             "via": sorted(info.via),
         }
     return out
+
+
+def pii_findings(
+    output: str,
+    columns: dict[str, dict[str, Any]],
+    pii: dict[str, dict[str, str]],
+    justified: dict[str, str],
+) -> list[dict[str, Any]]:
+    """High findings for output columns that carry a PII input column raw, unless justified.
+
+    ``pii`` maps input -> {column: pii_type} for the inputs' classified PII columns.
+    """
+    findings = []
+    for column, info in columns.items():
+        raw = [(i, c) for i, c in info["raw_sources"] if pii.get(i, {}).get(c, "none") != "none"]
+        if not raw:
+            continue
+        sources = ", ".join(f"{i}.{c} ({pii[i][c]})" for i, c in raw)
+        justification = justified.get(column)
+        findings.append(
+            {
+                "rule": "LINEAGE001",
+                "severity": "info" if justification else "high",
+                "output": output,
+                "column": column,
+                "message": f"{output}.{column} carries {sources} without masking, hashing or "
+                f"aggregation",
+                "justification": justification,
+            }
+        )
+    return findings

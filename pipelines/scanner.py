@@ -14,182 +14,39 @@ catalogue with bad/good examples is docs/scanner-rules.md.
 from __future__ import annotations
 
 import ast
-import base64
-import binascii
 import builtins
-import codecs
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-SEVERITIES = ("high", "medium", "low")
+from pipelines.scanfold import UNKNOWN, fold, fold_sql
+from pipelines.scanrules import (
+    BOUNDING,
+    CALL_RULES,
+    COLLECTORS,
+    DUNDER_ESCAPES,
+    EXPR_METHODS,
+    JVM_HANDLES,
+    JVM_SQL_FUNCTIONS,
+    MODULE_RULES,
+    NUMPY_IO,
+    OS_ENV,
+    OS_FILE,
+    OS_PROC,
+    PANDAS_WRITERS,
+    PATH_METHODS,
+    ROW_GETTERS,
+    RULES,
+    SAFE_GETATTR_MODULES,
+    SEVERITIES,
+    SPARK_CONTEXT_READS,
+    SPARK_SAVES,
+    VIEW_MAKERS,
+    Finding,
+)
+from pipelines.scansql import sql_problems
 
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    category: str
-    title: str
-    rationale: str
-    severity: str = "high"
-
-
-RULES: dict[str, Rule] = {
-    r.id: r
-    for r in [
-        Rule("NET001", "network", "Network access",
-             "A pipeline runs where real data is; any network client could send it away. "
-             "Inputs and outputs travel only through ctx."),
-        Rule("PROC001", "processes", "Starting processes",
-             "A child process escapes every check the scanner makes on Python code."),
-        Rule("DYN001", "dynamic code", "Dynamic code",
-             "Code built or imported at run time cannot be reviewed; eval/exec/compile, "
-             "__import__, importlib, computed getattr on modules and interpreter internals "
-             "are how scanners are evaded."),
-        Rule("NAT001", "native code", "Native code and the JVM gateway",
-             "ctypes/cffi and Spark's py4j handles (_jvm, _jdf, _jsc) run arbitrary native or "
-             "Java code, out of the scanner's sight."),
-        Rule("SER001", "serialization", "Serialization to disk",
-             "pickle, marshal, shelve, dill and joblib write (or execute) data outside ctx."),
-        Rule("FILE001", "files", "File access outside ctx",
-             "Reading or writing files lands real data where nobody reviews it, or pulls in "
-             "unreviewed inputs."),
-        Rule("SPARK001", "spark io", "Spark reads or writes outside ctx",
-             "DataFrame writers, saveAsTable, RDD saves, spark.read by path and SQL that "
-             "writes tables or directories bypass the declared inputs and outputs."),
-        Rule("SQL001", "spark io", "SQL that reads or writes outside ctx",
-             "INSERT, CREATE TABLE … AS, LOAD DATA, ADD JAR/FILE and path-based tables in "
-             "spark.sql land or fetch data the manifest does not declare."),
-        Rule("LAND001", "implicit landing", "Implicit data landing",
-             "Disk persistence, checkpoints, and collect()/toPandas() of whole inputs copy real "
-             "data to disk or into driver memory."),
-        Rule("LAND002", "implicit landing", "Caching (may spill to disk)",
-             "DataFrame.cache() uses MEMORY_AND_DISK: under memory pressure rows are spilled to "
-             "local disk. Usually harmless; reviewers should know.", "medium"),
-        Rule("LOG001", "sensitive output", "Row-level data to stdout or logs",
-             "Printed or logged rows end up in task logs that many people read."),
-        Rule("ENV001", "secrets", "Environment and secret access",
-             "Environment variables hold credentials of the runtime; configuration comes "
-             "through ctx.params."),
-        Rule("SCAN001", "coverage", "File left out of the version",
-             "Hidden files, caches and files of other types are not part of the version, so "
-             "they never run; reviewers still see that they were there.", "low"),
-        Rule("SCAN002", "coverage", "File the scanner cannot read",
-             "Python the scanner cannot decode or parse cannot be cleared; it would be "
-             "silence, not safety."),
-        Rule("CTX001", "ctx", "Undeclared dataset",
-             "ctx.read/ctx.write may only name datasets the manifest declares (and reviewers "
-             "approve); a computed name cannot be checked."),
-    ]
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    severity: str
-    file: str
-    line: int
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# --- what each rule matches ------------------------------------------------------------------
-
-MODULE_RULES: dict[str, str] = {
-    **dict.fromkeys(
-        ["socket", "http", "urllib", "urllib2", "urllib3", "requests", "httpx", "aiohttp",
-         "smtplib", "ftplib", "telnetlib", "poplib", "imaplib", "nntplib", "ssl", "xmlrpc",
-         "websocket", "websockets", "paramiko", "pycurl", "socketserver", "asyncio.streams",
-         "grpc", "boto3", "botocore", "webbrowser", "dns", "tornado.httpclient", "selectors",
-         "pyspark.sql.connect"],
-        "NET001",
-    ),
-    **dict.fromkeys(
-        ["subprocess", "pty", "pexpect", "sh", "plumbum", "multiprocessing", "commands",
-         "popen2", "concurrent.futures.process"],
-        "PROC001",
-    ),
-    **dict.fromkeys(["importlib", "imp", "runpy", "code", "codeop", "zipimport"], "DYN001"),
-    **dict.fromkeys(["ctypes", "_ctypes", "cffi", "mmap", "py4j"], "NAT001"),
-    **dict.fromkeys(
-        ["pickle", "cPickle", "_pickle", "marshal", "shelve", "dill", "cloudpickle", "joblib",
-         "dbm"],
-        "SER001",
-    ),
-    **dict.fromkeys(
-        ["shutil", "tempfile", "glob", "fileinput", "zipfile", "tarfile", "gzip", "bz2",
-         "lzma", "sqlite3", "h5py", "fsspec", "pyarrow.fs", "pyarrow.parquet", "pyarrow.csv",
-         "pyarrow.feather", "pyarrow.dataset"],
-        "FILE001",
-    ),
-}  # fmt: skip
-
-CALL_RULES: dict[str, str] = {
-    **dict.fromkeys(
-        ["builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__",
-         "builtins.breakpoint", "builtins.globals", "builtins.locals", "builtins.vars"],
-        "DYN001",
-    ),
-    **dict.fromkeys(["builtins.open", "io.open", "io.FileIO", "codecs.open", "os.open"],
-                    "FILE001"),
-    **dict.fromkeys(["builtins.input"], "PROC001"),
-}  # fmt: skip
-
-OS_PROC = {"system", "popen", "fork", "forkpty", "kill", "killpg", "startfile", "wait",
-           "posix_spawn", "posix_spawnp", "execl", "execle", "execlp", "execlpe", "execv",
-           "execve", "execvp", "execvpe", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv",
-           "spawnve", "spawnvp", "spawnvpe"}  # fmt: skip
-OS_FILE = {"remove", "unlink", "rename", "renames", "replace", "makedirs", "mkdir", "rmdir",
-           "removedirs", "chmod", "chown", "lchown", "link", "symlink", "truncate", "listdir",
-           "scandir", "walk", "fwalk", "write", "read", "mkfifo", "mknod", "chdir", "chroot",
-           "utime", "sendfile", "fdopen", "readlink", "stat", "lstat"}  # fmt: skip
-OS_ENV = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
-PATH_METHODS = {"write_text", "write_bytes", "read_text", "read_bytes", "open", "touch",
-                "mkdir", "unlink", "rename", "replace", "rmdir", "symlink_to", "hardlink_to",
-                "iterdir", "glob", "rglob", "chmod", "link_to", "exists", "is_file", "stat",
-                "walk"}  # fmt: skip
-PANDAS_WRITERS = {"to_csv", "to_parquet", "to_pickle", "to_excel", "to_hdf", "to_feather",
-                  "to_orc", "to_stata", "to_sql", "to_json", "to_xml", "to_html", "to_latex",
-                  "to_markdown", "to_clipboard", "to_string", "tofile", "to_spark_io",
-                  "to_table", "to_delta"}  # fmt: skip
-NUMPY_IO = {"save", "savez", "savez_compressed", "savetxt", "load", "loadtxt", "fromfile",
-            "genfromtxt", "memmap", "fromregex"}  # fmt: skip
-SPARK_SAVES = {"saveAsTable", "insertInto", "saveAsTextFile", "saveAsPickleFile",
-               "saveAsHadoopFile", "saveAsNewAPIHadoopFile", "saveAsSequenceFile",
-               "saveAsHadoopDataset", "saveAsNewAPIHadoopDataset", "writeTo",
-               "mergeInto"}  # fmt: skip
-SPARK_CONTEXT_READS = {"textFile", "wholeTextFiles", "binaryFiles", "binaryRecords",
-                       "hadoopFile", "newAPIHadoopFile", "pickleFile", "sequenceFile",
-                       "hadoopRDD", "newAPIHadoopRDD", "addFile", "addPyFile", "addArchive",
-                       "addJar", "addArtifact", "addArtifacts"}  # fmt: skip
-JVM_HANDLES = {"_jvm", "_jdf", "_jsc", "_jsparkSession", "_gateway", "_jrdd", "_jcol",
-               "_jreader", "_jwrite", "_jconf", "_jseq"}  # fmt: skip
-DUNDER_ESCAPES = {"__builtins__", "__globals__", "__subclasses__", "__code__", "__loader__",
-                  "__import__", "__dict__", "__getattribute__", "__reduce__", "__mro__",
-                  "__bases__", "__closure__", "__func__", "__self__", "__spec__"}  # fmt: skip
-COLLECTORS = {"collect", "toPandas", "toLocalIterator", "toArrow", "collectAsList",
-              "to_pandas"}  # fmt: skip
-ROW_GETTERS = COLLECTORS | {"take", "head", "first", "tail", "show", "takeAsList",
-                            "toJSON", "sample"}  # fmt: skip
-BOUNDING = {"limit", "agg", "count", "groupBy", "groupby", "summary", "describe", "approxQuantile",
-            "distinct", "rollup", "cube", "pivot", "sum", "avg", "mean", "max", "min"}  # fmt: skip
-SAFE_GETATTR_MODULES = {"pyspark.sql.functions", "math", "operator", "statistics",
-                        "pyspark.sql.types"}  # fmt: skip
-JVM_SQL_FUNCTIONS = {"reflect", "java_method", "try_reflect"}
-EXPR_METHODS = {"expr", "selectExpr", "filter", "where"}
-VIEW_MAKERS = {"createOrReplaceTempView", "createTempView", "createGlobalTempView",
-               "createOrReplaceGlobalTempView"}  # fmt: skip
-
-
-class _Unknown:
-    """Marker for a value the folder could not reduce to a constant."""
-
-
-UNKNOWN = _Unknown()
+__all__ = ["RULES", "SEVERITIES", "UNKNOWN", "Finding", "Scanner", "fold", "report", "sql_problems"]
 
 
 class _Analysis:
@@ -269,104 +126,6 @@ class _Analysis:
             )
         ):
             self.rows.add(node.target.id)
-
-
-def fold(node: ast.AST, constants: Mapping[str, str] | None = None) -> str | _Unknown:
-    """The constant string ``node`` always evaluates to, or UNKNOWN."""
-    constants = constants or {}
-    if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
-        return node.value if isinstance(node.value, str) else node.value.decode("latin-1")
-    if isinstance(node, ast.Name):
-        return constants.get(node.id, UNKNOWN)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = fold(node.left, constants), fold(node.right, constants)
-        if isinstance(left, str) and isinstance(right, str):
-            return left + right
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        left = fold(node.left, constants)
-        right = node.right.value if isinstance(node.right, ast.Constant) else None
-        if isinstance(left, str) and isinstance(right, int) and 0 <= right < 100:
-            return left * right
-    if isinstance(node, ast.JoinedStr):
-        parts = []
-        for value in node.values:
-            part = fold(value.value if isinstance(value, ast.FormattedValue) else value, constants)
-            if not isinstance(part, str):
-                return UNKNOWN
-            parts.append(part)
-        return "".join(parts)
-    if isinstance(node, ast.Subscript):
-        base = fold(node.value, constants)
-        if isinstance(base, str) and isinstance(node.slice, ast.Slice):
-            try:
-                bounds = [
-                    None if s is None else ast.literal_eval(s)
-                    for s in (node.slice.lower, node.slice.upper, node.slice.step)
-                ]
-                return base[slice(*bounds)]
-            except (ValueError, TypeError):
-                return UNKNOWN
-    if isinstance(node, ast.Call):
-        return _fold_call(node, constants)
-    return UNKNOWN
-
-
-def _fold_call(node: ast.Call, constants: Mapping[str, str]) -> str | _Unknown:
-    func = node.func
-    args = [fold(a, constants) for a in node.args]
-    if isinstance(func, ast.Name) and func.id == "chr" and len(node.args) == 1:
-        try:
-            return chr(ast.literal_eval(node.args[0]))
-        except (ValueError, TypeError):
-            return UNKNOWN
-    if isinstance(func, ast.Name) and func.id == "str" and len(args) == 1:
-        return args[0]
-    if not isinstance(func, ast.Attribute):
-        return UNKNOWN
-    owner = fold(func.value, constants)
-    if func.attr == "join" and isinstance(owner, str) and len(node.args) == 1:
-        items = node.args[0]
-        if isinstance(items, ast.List | ast.Tuple | ast.Set):
-            parts = [fold(e, constants) for e in items.elts]
-            if all(isinstance(p, str) for p in parts):
-                return owner.join(parts)  # type: ignore[arg-type]
-        return UNKNOWN
-    if isinstance(owner, str) and all(isinstance(a, str) for a in args):
-        method = {
-            "lower": str.lower, "upper": str.upper, "strip": str.strip, "lstrip": str.lstrip,
-            "rstrip": str.rstrip, "replace": str.replace, "format": str.format,
-            "decode": lambda s, *a: s, "encode": lambda s, *a: s, "title": str.title,
-            "casefold": str.casefold, "swapcase": str.swapcase,
-        }.get(func.attr)  # fmt: skip
-        if method is not None:
-            try:
-                return method(owner, *args)  # type: ignore[operator]
-            except (TypeError, ValueError, IndexError, KeyError):
-                return UNKNOWN
-    # base64.b64decode("c29ja2V0"), bytes.fromhex("736f636b6574"), codecs.decode(x, "rot13")
-    target = _dotted(func)
-    if target and len(args) >= 1 and isinstance(args[0], str):
-        try:
-            if target.endswith(("b64decode", "standard_b64decode", "urlsafe_b64decode")):
-                return base64.b64decode(args[0]).decode("latin-1")
-            if target.endswith("b32decode"):
-                return base64.b32decode(args[0]).decode("latin-1")
-            if target.endswith("fromhex") or target.endswith("unhexlify"):
-                return binascii.unhexlify(args[0]).decode("latin-1")
-            if target.endswith("codecs.decode") and len(args) == 2 and isinstance(args[1], str):
-                return codecs.decode(args[0], args[1])
-        except (ValueError, binascii.Error, LookupError, TypeError):
-            return UNKNOWN
-    return UNKNOWN
-
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
 
 
 def resolve(node: ast.AST, an: _Analysis) -> str | None:
@@ -667,7 +426,7 @@ class _Visitor(ast.NodeVisitor):
     def _sql(self, node: ast.Call) -> None:
         if not node.args:
             return
-        text = _fold_sql(node.args[0], self.an.constants)
+        text = fold_sql(node.args[0], self.an.constants)
         if text is None:
             self.add("SQL001", node, "spark.sql with SQL that is not a (formatted) constant")
             return
@@ -711,91 +470,6 @@ class _Visitor(ast.NodeVisitor):
 def _has_path_kw(node: ast.Call) -> bool:
     return any(k.arg in ("path", "path_or_buf", "buf", "excel_writer", "fname", "file",
                          "name", "con") for k in node.keywords)  # fmt: skip
-
-
-def _fold_sql(node: ast.AST, constants: Mapping[str, str]) -> str | None:
-    """SQL text with formatted values replaced by a literal placeholder, or None."""
-    if isinstance(node, ast.JoinedStr):
-        parts = []
-        for value in node.values:
-            if isinstance(value, ast.FormattedValue):
-                folded = fold(value.value, constants)
-                parts.append(folded if isinstance(folded, str) else "0")
-            else:
-                parts.append(str(value.value))
-        return "".join(parts)
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "format"
-        and isinstance(base := fold(node.func.value, constants), str)
-    ):
-        return _blank(base)
-    folded = fold(node, constants)
-    return folded if isinstance(folded, str) else None
-
-
-def _blank(template: str) -> str:
-    import re
-
-    return re.sub(r"\{[^{}]*\}", "0", template)
-
-
-def sql_problems(sql: str, views: Iterable[str] = ()) -> list[str]:
-    """What in ``sql`` reads or writes outside ctx (empty when it only queries temp views)."""
-    import sqlglot
-    from sqlglot import exp
-
-    views = {v.lower() for v in views}
-    try:
-        statements = sqlglot.parse(sql, read="spark")
-    except sqlglot.errors.ParseError as exc:
-        first = str(exc).splitlines()[0]
-        return [f"SQL the scanner cannot parse (so cannot clear): {first[:120]}"]
-    problems: list[str] = []
-    for stmt in statements:
-        if stmt is None:
-            continue
-        if isinstance(stmt, exp.Insert):
-            problems.append("SQL INSERT writes outside ctx (INSERT INTO/OVERWRITE, DIRECTORY)")
-        elif isinstance(stmt, exp.Create):
-            kind = (stmt.args.get("kind") or "").upper()
-            temp = any(isinstance(p, exp.TemporaryProperty) for p in stmt.find_all(exp.Property))
-            if not (kind == "VIEW" and temp):
-                problems.append(f"SQL CREATE {kind or ''} writes outside ctx".replace("  ", " "))
-        elif isinstance(stmt, exp.LoadData):
-            problems.append("SQL LOAD DATA reads files outside ctx")
-        elif isinstance(stmt, exp.Command):
-            word = (stmt.this or "").upper()
-            if word in ("ADD", "LOAD", "INSERT", "CACHE", "REFRESH", "MSCK", "SET", "RESET"):
-                problems.append(f"SQL {word} … is not allowed in a pipeline")
-            else:
-                problems.append(f"SQL command {word} the scanner cannot clear")
-        elif isinstance(stmt, exp.Drop | exp.Alter | exp.Delete | exp.Update | exp.Merge):
-            problems.append(f"SQL {stmt.key.upper()} changes tables outside ctx")
-        if any(True for _ in stmt.find_all(exp.QueryTransform)):
-            problems.append("SQL TRANSFORM … USING runs a command on every executor")
-        for call in stmt.find_all(exp.Anonymous, exp.Func):
-            name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).lower()
-            if name in JVM_SQL_FUNCTIONS:
-                problems.append(f"SQL {name}() calls Java methods directly")
-        ctes = {c.alias_or_name.lower() for c in stmt.find_all(exp.CTE)}
-        created = stmt.this if isinstance(stmt, exp.Create) else None
-        targets = {id(t) for t in created.find_all(exp.Table)} if created is not None else set()
-        for table in stmt.find_all(exp.Table):
-            if id(table) in targets:
-                continue
-            name = table.name.lower()
-            db = (table.db or "").lower()
-            if db in ("parquet", "csv", "json", "orc", "text", "delta", "avro", "binaryfile"):
-                problems.append(f"SQL reads files by path ({db}.`…`)")
-            elif name and name not in views and name not in ctes and not db:
-                problems.append(
-                    f"SQL reads table {table.name!r}, which is not a temp view of ctx data"
-                )
-            elif db:
-                problems.append(f"SQL reads catalog table {db}.{table.name}")
-    return list(dict.fromkeys(problems))
 
 
 class Scanner:

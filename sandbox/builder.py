@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from hub.catalog import Catalog
 from hub.errors import InvalidState, NotFound, TrustlabError
-from hub.models import ColumnClass, Dataset, DatasetVersion
+from hub.models import Dataset, DatasetVersion
 from hub.platform import Platform
 from hub.sources import ParquetSource
 from sandbox.gate import GateReport, run_gate
@@ -344,64 +344,22 @@ class SampleBuilder:
         args: dict[str, Any],
     ) -> tuple[str, int]:
         """Add the sample as a new version of ``<name>.sample`` (created on first build)."""
-        source = session.scalars(select(Dataset).where(Dataset.name == info["name"])).one()
+        from hub.derived import DerivedColumn, DerivedVersion, add_derived_version
+
         name = sample_name(info["name"])
-        ds = session.scalars(select(Dataset).where(Dataset.name == name)).first()
-        if ds is None:
-            ds = Dataset(
-                name=name,
-                kind="sample",
-                owner_id=source.owner_id,
-                source_format="parquet",
-                source_uri=str(final.parent),
-                source_options="{}",
-                classification_status="confirmed",
-                confirmed_by=self._actor(),
-                sample_of_id=source.id,
-                created_by=self._actor(),
-            )
-            session.add(ds)
-            session.flush()
         rules = args["rules"]
         kept = [c for c in info["columns"] if c["name"] in args["columns"]]
-        existing = {c.name: c for c in session.scalars(
-            select(ColumnClass).where(ColumnClass.dataset_id == ds.id)
-        )}  # fmt: skip
-        for stale in set(existing) - {c["name"] for c in kept}:
-            session.delete(existing[stale])
-        for pos, col in enumerate(kept):
-            row = existing.get(col["name"]) or ColumnClass(dataset_id=ds.id, name=col["name"])
-            row.position = pos
-            row.data_type = col["type"]
-            row.pii_type = row.proposed_pii_type = col["pii"]
-            row.level = row.proposed_level = int(col["level"][1:])
-            row.quasi_identifier = col["quasi_identifier"]
-            row.confidence = 1.0
-            row.evidence = f"masked by {rules[col['name']]}"
-            session.add(row)
-        last = session.scalars(
-            select(DatasetVersion.number)
-            .where(DatasetVersion.dataset_id == ds.id)
-            .order_by(DatasetVersion.number.desc())
-            .limit(1)
-        ).first()
-        number = (last or 0) + 1
-        session.add(
-            DatasetVersion(
-                dataset_id=ds.id,
-                number=number,
-                content_hash=content_hash,
-                hash_algorithm=self.settings.hash_algorithm,
-                schema_json=json.dumps(
-                    [{"name": c["name"], "type": c["type"]} for c in kept], ensure_ascii=False
-                ),
-                row_count=args["rows"],
-                size_bytes=fingerprint.size_bytes,
-                location=str(final),
-                created_by=self._actor(),
-            )
+        version = DerivedVersion(
+            content_hash=content_hash, hash_algorithm=self.settings.hash_algorithm,
+            location=str(final), rows=args["rows"], size_bytes=fingerprint.size_bytes,
+            columns=[DerivedColumn(c["name"], c["type"], c["pii"], int(c["level"][1:]),
+                                   c["quasi_identifier"], f"masked by {rules[c['name']]}")
+                     for c in kept],
+        )  # fmt: skip
+        actor = self._actor()
+        number = add_derived_version(
+            session, name, "sample", info["owner"], version, actor, actor, sample_of=info["name"]
         )
-        session.flush()
         return name, number
 
 

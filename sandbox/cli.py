@@ -14,8 +14,7 @@ import click
 from rich.table import Table
 
 from hub.catalog import Catalog, Registration
-from hub.cli import print_catalog
-from hub.commands import Context, emit_json, err, out, pass_ctx, progress_bar
+from hub.commands import Context, emit_json, err, out, pass_ctx, print_catalog, progress_bar
 from hub.errors import NotFound
 from hub.platform import Platform
 

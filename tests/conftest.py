@@ -285,6 +285,22 @@ class HubUnderTest:
         finally:
             p.close()
 
+    def ledger_entries(self, version: str) -> list[dict]:
+        """Every ledger entry whose payload names pipeline version ``version``."""
+        from sqlalchemy import select
+
+        from hub.models import LedgerEntry
+
+        p = Platform(self.settings)
+        try:
+            with p.db.session() as session:
+                rows = session.scalars(
+                    select(LedgerEntry).where(LedgerEntry.payload.contains(version))
+                ).all()
+                return [{"seq": e.seq, "actor": e.actor, "action": e.action} for e in rows]
+        finally:
+            p.close()
+
     def teardown(self) -> None:
         import docker
 

@@ -86,3 +86,74 @@ def test_developer_reads_masked_sample_in_jupyterlab(
     assert matching and matching[-1]["payload"]["status"] == "ok"
     assert matching[-1]["subject"] == "project:demo"
     hub.stop("browser-dev")
+
+
+# One line (the editor auto-closes brackets and indents new lines): write a pipeline into
+# the work volume and submit it, dry run included, through the platform API as the user.
+JOURNEY = (
+    'import pathlib; d = pathlib.Path("journey"); d.mkdir(exist_ok=True); '
+    "(d / 'pipeline.toml').write_text(\"name = 'journey'\\ninputs = ['people']\\n"
+    "outputs = ['journey_out']\\n\"); "
+    "(d / 'main.py').write_text(\"from pyspark.sql import functions as F\\n\\n"
+    "def run(ctx):\\n    ctx.write('journey_out', ctx.read('people').groupBy('district')"
+    ".agg(F.count('*').alias('n')))\\n\"); "
+    "from pipelines.client import submit; v = submit(str(d), dry_run=True); "
+    "print('VERSION', v['version'], v['state'], v['submitted_by'])"
+)
+
+
+def test_journey_notebook_submission_then_console_approvals(
+    browser, hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A developer writes and submits a pipeline from a notebook cell in JupyterLab; the
+    provider and the operator approve it in the console; the ledger names all three."""
+    from test_console import login
+
+    hub = hub_under_test
+    password_file = tmp_path / "pw"
+    password_file.write_text("journey-pass-123")
+    assert hub.as_user("demo-admin", "user", "add", "journey-dev", "--role", "developer",
+                       "--password-file", str(password_file)).returncode == 0  # fmt: skip
+    assert (
+        hub.as_user("demo-operator", "project", "add-member", "demo", "journey-dev").returncode == 0
+    )
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", "journey-dev")
+    page.fill("#password_input", "journey-pass-123")
+    page.click("#login_submit")
+    page.wait_for_selector("select#project")
+    page.select_option("select#project", "demo")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r"/user/journey-dev/lab"), timeout=180_000)
+    try:
+        page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
+        editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
+        editor.wait_for()
+        page.get_by_text(re.compile(r"\| Idle$")).wait_for()
+        editor.click()
+        page.keyboard.type(JOURNEY)
+        page.keyboard.press("Shift+Enter")
+        output = page.locator(".jp-OutputArea-output", has_text="VERSION")
+        output.wait_for(timeout=600_000)
+        text = output.inner_text()
+    except Exception:
+        page.screenshot(path=str(tmp_path / "journey.png"))
+        raise
+    finally:
+        page.close()
+    _, version, state, submitter = text.split()[:4]
+    assert (state, submitter) == ("in_review", "journey-dev"), text
+
+    for reviewer, button in (("demo-provider", "#approve-provider"),
+                             ("demo-operator", "#approve-operator")):  # fmt: skip
+        console = login(browser, hub, reviewer)
+        console.goto(f"{hub.url}/services/trustlab-console/reviews/{version}")
+        console.click(button)
+        console.wait_for_selector("#flash.ok")
+        console.context.close()
+    entries = {(e["action"], e["actor"]) for e in hub.ledger_entries(version)}
+    assert {("pipeline.submit", "journey-dev"), ("pipeline.dry_run", "journey-dev"),
+            ("pipeline.approve", "demo-provider"), ("pipeline.approve", "demo-operator"),
+            ("pipeline.approved", "demo-operator")} <= entries  # fmt: skip

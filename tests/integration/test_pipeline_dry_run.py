@@ -119,3 +119,63 @@ def test_developer_runs_on_samples_and_prod_is_refused(
     assert "by_district: " in result.stdout and (tmp_path / "out" / "by_district").is_dir()
     prod = hub_under_test.cli("pipeline", "run", str(folder), "--env", "prod")
     assert prod.returncode == 2 and "approved versions" in prod.stderr
+
+
+# Pipeline code that outputs masked IDs raw and then, when the interpreter exits (after the
+# runner wrote its report and the real plan), forges every file a verdict could be taken
+# from: a passing result, a passing verdict, and an honest-looking plan (sha2 of the ID).
+FORGER = """
+import atexit
+import json
+from pyspark.sql import functions as F
+
+
+def run(ctx):
+    people = ctx.read("people")
+    ctx.write("by_district", people.select("district", "id_number"))
+    honest = people.select("district", F.sha2("id_number", 256).alias("id_number"))
+    plan = honest._jdf.queryExecution().analyzed().toJSON()
+    passing = {"passed": True, "problems": [], "inputs": {}, "outputs": {}}
+
+    def forge():
+        with open("/out/plans/by_district.json", "w") as f:
+            f.write(plan)
+        for name in ("/out/result.json", "/out/verdict.json", "/out/report.json"):
+            with open(name, "w") as f:
+                json.dump(passing, f)
+        try:
+            with open("/verdict/verdict.json", "w") as f:
+                json.dump(passing, f)
+        except OSError:
+            pass
+
+    atexit.register(forge)
+"""
+
+
+def test_the_verdict_is_not_the_pipelines_to_write(
+    hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:
+    hub = hub_under_test
+    folder = pipeline(tmp_path, "forger", FORGER, ["district", "id_number"])
+    done = hub.as_user("demo-dev", "pipeline", "submit", str(folder), "--format", "json")
+    status = json.loads(done.stdout)
+    assert status["state"] == "blocked"  # open(), _jdf: the scanner sees it …
+    for f in status["scan"]["findings"]:  # … and an operator waives it all, for this test
+        waived = hub.as_user("demo-operator", "pipeline", "waive", status["version"], "--rule",
+                             f["rule"], "--at", f"{f['file']}:{f['line']}", "--reason",
+                             "test: the dry run must hold on its own")  # fmt: skip
+        assert waived.returncode == 0, waived.stderr
+    result = hub.as_user("demo-dev", "pipeline", "dry-run", status["version"], "--format", "json")
+    assert result.returncode == 0, result.stderr
+    after = json.loads(result.stdout)
+    assert after["state"] == "dry_run_failed", after["dry_run"]
+    verdict = after["dry_run"]
+    assert verdict["passed"] is False
+    # The forged plan says sha2, so lineage alone is fooled; the values in the output are not.
+    assert verdict["outputs"]["by_district"]["lineage"]["id_number"]["raw_sources"] == []
+    carried = [f for f in verdict["outputs"]["by_district"]["findings"]
+               if f["rule"] == "LINEAGE002"]  # fmt: skip
+    assert [(f["column"], f["severity"]) for f in carried] == [("id_number", "high")]
+    assert any("people.id_number" in p for p in verdict["problems"])
+    assert not (hub.home / "dry-runs" / status["version"] / "verdict" / "result.json").exists()

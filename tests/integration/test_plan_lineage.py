@@ -108,3 +108,25 @@ def test_a_plan_that_is_not_one_is_refused() -> None:
     for bad in ([], {"class": "x"}, [{"class": "a", "num-children": 2}], [{"no": "class"}]):
         with pytest.raises(PlanError):
             tree(bad)  # type: ignore[arg-type]
+
+
+def test_self_joins_window_keys_and_justifications(people) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.planlineage import pii_findings
+
+    right = people.alias("r").select(F.col("district").alias("rd"), F.col("mobile").alias("m2"))
+    pairs = people.join(right, people.district == right.rd).select("name", "m2")
+    assert raw(pairs)["m2"] == [["people", "mobile"]]
+    ranked = people.withColumn(
+        "r", F.rank().over(Window.partitionBy("id_number").orderBy("income"))
+    )
+    plan = json.loads(ranked.select("r")._jdf.queryExecution().analyzed().toJSON())
+    got = lineage(plan, {"people": COLUMNS})
+    assert got["r"]["raw_sources"] == [] and ["people", "id_number"] in got["r"]["sources"]
+    names = lineage(json.loads(people.select("name")._jdf.queryExecution().analyzed().toJSON()),
+                    {"people": COLUMNS})  # fmt: skip
+    pii = {"people": {"id_number": "id_card", "name": "name", "mobile": "mobile"}}
+    findings = pii_findings("o", names, pii, {"name": "names of public officials are published"})
+    assert [(f["severity"], f["justification"]) for f in findings] == [
+        ("info", "names of public officials are published")
+    ]
+    assert [f["severity"] for f in pii_findings("o", names, pii, {})] == ["high"]

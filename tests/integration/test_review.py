@@ -3,6 +3,7 @@ on both metadata DB lanes, with the dry run on real Spark."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from hub.catalog import Catalog, Registration
 from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.identity import Directory, PermissionDenied, Role
 from hub.platform import Platform
-from pipelines.dryrun import dry_run
+from pipelines.dryrun import execute, judge
 from pipelines.manifest import InvalidPipeline
 from pipelines.models import PipelineVersion
 from pipelines.review import Review
@@ -84,7 +85,12 @@ def sample_reader(spark, tmp_path: Path):  # type: ignore[no-untyped-def]
         ],
         "id_number string, name string, district string, income double",
     ).write.parquet(path)
-    return lambda name: (spark.read.parquet(path), {"version": 1, "hash": "ab" * 32})
+
+    def read(name: str):  # type: ignore[no-untyped-def]
+        return spark.read.parquet(path), {"version": 1, "hash": "ab" * 32}
+
+    read.path = path  # type: ignore[attr-defined]
+    return read
 
 
 def dry(review: Review, version: str, spark, reader, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def]
@@ -92,7 +98,10 @@ def dry(review: Review, version: str, spark, reader, tmp_path: Path) -> dict:  #
     with review.platform.db.session() as session:
         snapshot = Path(session.get(PipelineVersion, status["version"]).snapshot)
     pii = {"people": {"id_number": "id_card", "name": "name"}}
-    result = dry_run(snapshot, spark, reader, tmp_path / f"dry-{version[:8]}", pii)
+    out = tmp_path / f"dry-{version[:8]}"
+    report = execute(snapshot, spark, reader, out)  # step 1: the pipeline
+    (out / "report.json").write_text(json.dumps(report, default=str))
+    result = judge(out, status["manifest"], {"people": reader.path}, pii)  # step 2: verdict
     return review.record_dry_run(version, result, "dev")
 
 

@@ -50,9 +50,8 @@ def test_packages_import_only_public_names_of_each_other() -> None:
 
 
 def test_feature_cli_commands_use_the_cli_sdk_module() -> None:
-    """Feature packages' commands import ``hub.commands`` (the CLI SDK), never ``hub.cli``
-    internals beyond its catalog printer."""
-    allowed = {("hub.cli", "print_catalog")}
+    """Feature packages' commands import ``hub.commands`` (the CLI SDK), never ``hub.cli``."""
+    allowed: set[tuple[str, str]] = set()
     offenders = [
         f"{path.relative_to(ROOT)}: {module}.{name}"
         for package in FEATURES
@@ -110,3 +109,18 @@ def test_console_redirects_stay_on_the_console() -> None:
         None,
     ):
         assert same_origin(request, bad) == PREFIX, bad
+
+
+def test_features_write_hub_tables_only_through_hub_methods() -> None:
+    """Catalog and ledger rows are made by the hub (``hub.derived``, ``Catalog``,
+    ``Ledger.append``), never constructed by a feature package."""
+    hub_tables = {"Dataset", "DatasetVersion", "ColumnClass", "Organisation", "LedgerEntry",
+                  "Checkpoint", "User", "UserRole", "Project", "ProjectMember", "Grant"}  # fmt: skip
+    offenders = []
+    for package in FEATURES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id in hub_tables):  # fmt: skip
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.func.id}(…)")
+    assert offenders == []
