@@ -79,12 +79,12 @@ def wait_demo_run(hub: Any, run_id: str) -> tuple[str, dict[str, Any]]:
     """Wait for a run of the live demo DAG; (Airflow's final state, `runs show` of it)."""
     from pipelines.cli import wait_for_run
 
-    p = platform(hub)
+    dag = f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}"
+    api = hub.client("demo-operator")  # what `trigger --wait` polls, as the operator
     try:
-        dag = f"trustlab__{DEMO}__{live_version(hub, DEMO)[:12]}"
-        state = wait_for_run(Production(p), dag, run_id, timeout=900)
+        state = wait_for_run(api, dag, run_id, timeout=900)
     finally:
-        p.close()
+        api.close()
     return state, cli_json(hub, "runs", "show", run_id, "--format", "json")
 
 
