@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,24 @@ def promote(hub: Any, folder: Path) -> str:
         done = hub.as_user(user, "pipeline", "approve", vid, "--as", role)
         assert done.returncode == 0, done.stderr
     return vid
+
+
+@contextmanager
+def granted(hub: Any, project: str, dataset: str) -> Iterator[None]:
+    """``dataset`` granted to ``project`` for a while (a member asks, its owner decides),
+    then withdrawn again if it was not granted before: the shared platform is restored."""
+    info = cli_json(hub, "project", "show", project, "--format", "json", user="demo-dev")
+    if {g["dataset"]: g["status"] for g in info["grants"]}.get(dataset) == "approved":
+        yield
+        return
+    cli_json(hub, "project", "request", project, dataset, "--format", "json", user="demo-dev")
+    cli_json(hub, "project", "approve", project, dataset, "--format", "json",
+             user="demo-provider")  # fmt: skip
+    try:
+        yield
+    finally:
+        cli_json(hub, "project", "revoke", project, dataset, "--reason", "test done",
+                 "--format", "json", user="demo-provider")  # fmt: skip
 
 
 def deploy(hub: Any, vid: str) -> dict[str, Any]:
@@ -481,7 +501,8 @@ def test_a_new_product_version_triggers_the_downstream_pipeline(
     hub_under_test: Any, tmp_path: Path
 ) -> None:
     hub = hub_under_test
-    vid = promote(hub, write_pipeline(tmp_path / "rank", RANK_TOML, RANK_CODE))
+    with granted(hub, "demo", DEMO):  # a pipeline reads only what its project was granted
+        vid = promote(hub, write_pipeline(tmp_path / "rank", RANK_TOML, RANK_CODE))
     deploy(hub, vid)
     code, upstream = trigger(hub, DEMO)
     assert code == 0
