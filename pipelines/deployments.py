@@ -112,6 +112,9 @@ class Deployments:
             return (
                 f"the stored code of {v.id[:12]} changed after approval (now hashes {found[:12]})"
             )
+        problem = self._reviewed_image_problem(v)
+        if problem:
+            return problem
         manifest = json.loads(v.manifest)
         for out in manifest["outputs"]:
             ds = session.scalar(select(Dataset).where(Dataset.name == out))
@@ -128,6 +131,29 @@ class Deployments:
                 return f"input {inp!r} is not in the catalog"
             if ds.kind == "source" and not ds.confirmed:
                 return f"input {inp!r} has no confirmed classification"
+        return None
+
+    @staticmethod
+    def _reviewed_image_problem(v: PipelineVersion) -> str | None:
+        """A deployment runs the runner image the approved dry run ran on (by id, kept by
+        its pinned tag); None when that image is still there under that tag."""
+        import docker.errors
+
+        from hub.images import docker_client
+
+        dry = json.loads(v.dry_run or "{}")
+        digest, tag = dry.get("image"), dry.get("image_tag")
+        if not digest or not tag:
+            return (f"version {v.id[:12]} was dry-run before approvals were bound to the "
+                    "runner image; submit it again")  # fmt: skip
+        try:
+            found = docker_client().images.get(tag).id
+        except docker.errors.ImageNotFound:
+            found = None
+        if found != digest:
+            return (f"the runner image {v.id[:12]} was reviewed on ({digest[:19]}) is no longer "
+                    f"{tag} (found {str(found)[:19]}); submit the version again to review it "
+                    "on the current image")  # fmt: skip
         return None
 
     def _refuse(self, actor: str, action: str, vid: str, reason: str, **extra: Any) -> None:
@@ -219,10 +245,9 @@ class Deployments:
     # --- specs (what Airflow's DAG factory reads) ---------------------------------------
 
     def build_spec(self, session: Session, dep: Deployment, v: PipelineVersion) -> dict[str, Any]:
-        from hub.images import docker_client, pin_image
-
         s = self.settings
-        image, digest = pin_image(docker_client(), s.runner_image)
+        dry = json.loads(v.dry_run or "{}")  # _deploy_problem checked the image is still it
+        image, digest = dry["image_tag"], dry["image"]
         manifest = json.loads(v.manifest)
         mounts, assets_in = [], []
         for name in manifest["inputs"]:

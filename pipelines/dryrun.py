@@ -215,10 +215,11 @@ def _judge_main(job: dict[str, Any]) -> int:
 
 def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -> dict[str, Any]:
     """Run ``version`` on the samples (step 1), judge it in a clean container (step 2);
-    the judge's verdict, with the inputs pinned by the host and the runner image id."""
+    the judge's verdict, with the inputs pinned by the host and the runner image (its id
+    and the pinned tag that keeps it: a deployment of the version runs exactly it)."""
     from hub.catalog import Catalog
     from hub.errors import TrustlabError
-    from hub.images import docker_client, image_digest
+    from hub.images import docker_client, pin_image
     from sandbox.builder import latest_sample
 
     settings = platform.settings
@@ -254,7 +255,8 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     }, ensure_ascii=False))  # fmt: skip
     for sub in ("out", "verdict"):
         (work / sub).chmod(0o777)  # the containers' uid 1000 writes here
-    image = image_digest(client, settings.runner_image)
+    # Pinned: the image the reviewers see this dry run on is the one a deployment runs.
+    image_tag, image = pin_image(client, settings.runner_image)
     log(f"dry run of {version['version'][:12]} in {settings.runner_image} "
         f"({image[:19]}, no network)")  # fmt: skip
     run_mounts = {
@@ -276,7 +278,7 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     if verdict is None:
         problem = f"the judge left no verdict; last output:\n{logs[-2000:]}"
         verdict = {"passed": False, "outputs": {}, "problems": [problem]}
-    return {**verdict, "inputs": pinned, "image": image}
+    return {**verdict, "inputs": pinned, "image": image, "image_tag": image_tag}
 
 
 def _container(

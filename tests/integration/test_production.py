@@ -332,6 +332,29 @@ def test_a_swapped_runner_image_is_refused(hub_under_test: Any) -> None:
     assert code == 0 and info["state"] == "published", info
 
 
+def test_a_deployment_runs_the_image_its_review_saw(hub_under_test: Any, tmp_path: Path) -> None:
+    hub = hub_under_test
+    live = cli_json(hub, "pipeline", "status", live_version(hub, DEMO), "--format", "json",
+                    user="demo-dev")["dry_run"]  # fmt: skip
+    spec = json.loads((hub.home / "airflow" / "dags" / "trustlab" / f"{DEMO}.json").read_text())
+    assert (spec["image"], spec["image_digest"]) == (live["image_tag"], live["image"])
+    src = Path(__file__).parents[2] / "pipelines" / "demo" / DEMO
+    folder = write_pipeline(tmp_path / "again", (src / "pipeline.toml").read_text(),
+                            (src / "main.py").read_text() + "\n# reviewed again\n")  # fmt: skip
+    vid = promote(hub, folder)
+    reviewed = cli_json(hub, "pipeline", "status", vid, "--format", "json", user="demo-dev")
+    repository, _, tag = reviewed["dry_run"]["image_tag"].rpartition(":")
+    client = docker.from_env()
+    client.images.get(Settings().sandbox_image).tag(repository, tag)  # the image moved on
+    try:
+        done = hub.as_user("demo-operator", "pipeline", "deploy", vid)
+    finally:
+        client.images.get(reviewed["dry_run"]["image"]).tag(repository, tag)
+    assert done.returncode == 2 and "was reviewed on" in done.stderr, done.stderr
+    assert [e for e in hub.ledger("pipeline.deploy.refused") if vid in e["subject"]]
+    assert live_version(hub, DEMO) != vid
+
+
 def test_an_unapproved_version_is_not_deployed(hub_under_test: Any, tmp_path: Path) -> None:
     hub = hub_under_test
     folder = tmp_path / "unapproved"
