@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +266,9 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
         str(work / "samples.json"): {"bind": "/etc/trustlab/samples.json", "mode": "ro"},
         **samples,
     }
+    started = time.monotonic()
     _container(client, settings, image, "run", "/out/job.json", run_mounts, version)
+    ran = time.monotonic()
     log("judging the outputs in a fresh container (no pipeline code in it)")
     judge_mounts = {
         str(work / "out"): {"bind": "/out", "mode": "ro"},
@@ -274,11 +277,14 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     }
     logs = _container(client, settings, image, "judge", "/verdict/job.json", judge_mounts,
                       version)  # fmt: skip
+    judged = time.monotonic()
     verdict = _read(work / "verdict" / "verdict.json")
     if verdict is None:
         problem = f"the judge left no verdict; last output:\n{logs[-2000:]}"
         verdict = {"passed": False, "outputs": {}, "problems": [problem]}
-    return {**verdict, "inputs": pinned, "image": image, "image_tag": image_tag}
+    durations = {"run_s": round(ran - started, 1), "judge_s": round(judged - ran, 1)}
+    return {**verdict, "inputs": pinned, "image": image, "image_tag": image_tag,
+            "durations": durations}  # fmt: skip
 
 
 def _container(
