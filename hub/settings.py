@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         description="While the hub runs, sign a checkpoint this often when entries are "
         "uncovered (approvals, deployments and published runs are signed at once).",
     )
+    source_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose files the platform API may register as sources (a "
+        "person asks, the platform host reads). Always allowed: the raw zone and "
+        "HOME/ingest.",
+    )
+    source_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1"],
+        description="Database hosts SQL sources may be registered from (the platform "
+        "connects to them on a person's request).",
+    )
     probe_rows: int = Field(
         2000,
         ge=10,

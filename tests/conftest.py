@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -340,6 +341,7 @@ class PlatformUnderTest(HubUnderTest):
         super().__init__(home)
         self.env["TRUSTLAB_DATABASE_URL"] = database_url
         self.env["TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL"] = "5"
+        self.env["TRUSTLAB_SOURCE_ROOTS"] = json.dumps([str(home.parent)])  # the tests' files
         self.passwords: dict[str, str] = {}
         self.lane = lane
 

@@ -62,9 +62,40 @@ def show_dataset(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
     return Catalog(p).show(name)
 
 
+def allowed_source(p: Platform, source: str) -> None:
+    """Refuse a source the platform should not read for a person: a file outside the
+    ingest folders (the API reads with the platform's own rights), or a database on a host
+    not configured for sources."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    s = p.settings
+    if "://" in source:
+        try:
+            host = make_url(source).host
+        except ArgumentError:
+            return  # not a URL the catalog can open: it says so itself
+        if host and host not in s.source_hosts:
+            raise PermissionDenied(
+                f"SQL sources are read only from the hosts in TRUSTLAB_SOURCE_HOSTS "
+                f"({', '.join(s.source_hosts)}); {host!r} is not one"
+            )
+        return
+    roots = [Path(s.zone("raw")), s.home / "ingest", *s.source_roots]
+    path = Path(source).resolve()
+    if not any(path.is_relative_to(Path(r).resolve()) for r in roots):
+        raise PermissionDenied(
+            f"{source} is outside the folders sources are registered from; put it under "
+            f"{s.home / 'ingest'} (or a folder of TRUSTLAB_SOURCE_ROOTS)"
+        )
+
+
 @router.post("", status_code=201)
 def register(body: NewDataset, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
     require_owner_reviewer(who, body.owner, also=("operator", "admin"))
+    allowed_source(p, body.source)
     reg = Registration(body.source, body.table, body.format, body.encoding, body.delimiter)
     return Catalog(p, who.name).register(reg, body.name, body.owner)
 

@@ -31,31 +31,27 @@ def browser():  # type: ignore[no-untyped-def]
         browser.close()
 
 
-def test_developer_reads_masked_sample_in_jupyterlab(
-    browser, hub_under_test: HubUnderTest, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    password_file = tmp_path / "pw"
-    password_file.write_text("browser-pass-123")
-    hub = hub_under_test
-    assert hub.as_user("demo-admin", "user", "add", "browser-dev", "--role", "developer",
+def developer_in_jupyterlab(browser, hub: HubUnderTest, name: str, password: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A new developer of project ``demo``, logged in through the hub's page, its dev
+    sandbox spawned from the form and a fresh notebook's first cell focused; the page."""
+    password_file = tmp_path / f"{name}.pw"
+    password_file.write_text(password)
+    assert hub.as_user("demo-admin", "user", "add", name, "--role", "developer",
                        "--password-file", str(password_file)).returncode == 0  # fmt: skip
-    done = hub.as_user("demo-operator", "project", "add-member", "demo", "browser-dev")
+    done = hub.as_user("demo-operator", "project", "add-member", "demo", name)
     assert done.returncode == 0, done.stderr
-
     page = browser.new_page()
     page.set_default_timeout(120_000)
     page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", "browser-dev")
-    page.fill("#password_input", "browser-pass-123")
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
     page.click("#login_submit")
-
     # The spawn form offers the user's projects and both profiles.
     page.wait_for_selector("select#project")
     page.select_option("select#project", "demo")
     page.select_option("select#profile", "dev")
     page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(r"/user/browser-dev/lab"), timeout=180_000)
-
+    page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
     try:
         page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
         editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
@@ -63,6 +59,18 @@ def test_developer_reads_masked_sample_in_jupyterlab(
         # the kernel is connected and idle (status bar), so the cell really runs
         page.get_by_text(re.compile(r"\| Idle$")).wait_for()
         editor.click()
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"{name}.png"))
+        raise
+    return page
+
+
+def test_developer_reads_masked_sample_in_jupyterlab(
+    browser, hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_under_test
+    page = developer_in_jupyterlab(browser, hub, "browser-dev", "browser-pass-123", tmp_path)
+    try:
         page.keyboard.type(CODE)
         page.keyboard.press("Shift+Enter")
         output = page.locator(".jp-OutputArea-output", has_text="IDS")
@@ -110,29 +118,8 @@ def test_journey_notebook_submission_then_console_approvals(
     from test_console import login
 
     hub = hub_under_test
-    password_file = tmp_path / "pw"
-    password_file.write_text("journey-pass-123")
-    assert hub.as_user("demo-admin", "user", "add", "journey-dev", "--role", "developer",
-                       "--password-file", str(password_file)).returncode == 0  # fmt: skip
-    assert (
-        hub.as_user("demo-operator", "project", "add-member", "demo", "journey-dev").returncode == 0
-    )
-    page = browser.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", "journey-dev")
-    page.fill("#password_input", "journey-pass-123")
-    page.click("#login_submit")
-    page.wait_for_selector("select#project")
-    page.select_option("select#project", "demo")
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(r"/user/journey-dev/lab"), timeout=180_000)
+    page = developer_in_jupyterlab(browser, hub, "journey-dev", "journey-pass-123", tmp_path)
     try:
-        page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
-        editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
-        editor.wait_for()
-        page.get_by_text(re.compile(r"\| Idle$")).wait_for()
-        editor.click()
         page.keyboard.type(JOURNEY)
         page.keyboard.press("Shift+Enter")
         output = page.locator(".jp-OutputArea-output", has_text="VERSION")
@@ -157,3 +144,4 @@ def test_journey_notebook_submission_then_console_approvals(
     assert {("pipeline.submit", "journey-dev"), ("pipeline.dry_run", "journey-dev"),
             ("pipeline.approve", "demo-provider"), ("pipeline.approve", "demo-operator"),
             ("pipeline.approved", "demo-operator")} <= entries  # fmt: skip
+    hub.stop("journey-dev")

@@ -72,7 +72,12 @@ def test_register_show_classify_confirm_via_cli(cat: Any) -> None:
 
 
 BAD_INPUTS = {
-    "missing file": (["/no/such/file.csv"], "not found"),
+    "missing file": (["{missing}"], "not found"),
+    "outside the ingest folders": (["/etc/passwd", "--format", "csv"], "outside the folders"),
+    "sql host not allowed": (
+        ["postgresql+psycopg://u:secret@db.example:5432/x", "--table", "t"],
+        "TRUSTLAB_SOURCE_HOSTS",
+    ),
     "duplicate name": (["{good}"], "already exists"),
     "malformed csv": (["{bad}"], "fields"),
     "empty csv": (["{empty}"], "empty"),
@@ -92,7 +97,9 @@ def test_bad_input_one_line_exit_2_nothing_written(cat: Any, case: str, tmp_path
     empty.write_text("")
     before = len(entries(cat))
     args, message = BAD_INPUTS[case]
-    args = [a.format(good=good, bad=bad, empty=empty) for a in args]
+    args = [
+        a.format(good=good, bad=bad, empty=empty, missing=tmp_path / "missing.csv") for a in args
+    ]
     if "--name" not in args:
         args += ["--name", "cat_seed" if case == "duplicate name" else "cat_fresh"]
     result = cat.as_user("cat-ops", "dataset", "register", *args, "--owner", "cat-civil")
