@@ -1,7 +1,7 @@
 """What a route needs: the platform, and the authenticated caller with trustlab's roles.
 
-Feature routers import these names (``caller``, ``platform``, ``Caller``); it is the public
-surface of the platform API for them.
+Feature routers declare ``who: CallerDep`` and ``p: PlatformDep`` (and use ``Caller``'s
+``has``/``require``); this module is the platform API's public surface for them.
 """
 
 from __future__ import annotations
