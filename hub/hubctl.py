@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -93,11 +94,8 @@ class Hub:
         self.admin_token()
         env = dict(os.environ)
         env["TRUSTLAB_HOME"] = str(self.settings.home)
-        for name in Settings.model_fields:
-            value = getattr(self.settings, name)
-            key = f"TRUSTLAB_{name.upper()}"
-            if key not in env and value is not None and not isinstance(value, dict | Path):
-                env[key] = str(value)
+        for key, value in self.settings.environment().items():
+            env.setdefault(key, value)  # the hub's services get these settings as they are
         bindir = Path(sys.executable).parent
         env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
         self.state.mkdir(parents=True, exist_ok=True)
@@ -162,7 +160,6 @@ def up_images(platform) -> None:
 
 def up(platform) -> None:
     """``trustlab up`` step: start the hub and say how to log in."""
-    import json
 
     hub = Hub(platform.settings)
     hub.start(log=lambda m: print(f"  {m}", flush=True))

@@ -221,6 +221,22 @@ class Settings(BaseSettings):
     def zone(self, name: Literal["raw", "samples", "products", "serving"]) -> str:
         return f"{self.lake.rstrip('/')}/{name}"
 
+    def environment(self) -> dict[str, str]:
+        """Every set value as the ``TRUSTLAB_*`` variables that give it back to a child
+        process (lists and dicts as JSON, which is how they are parsed)."""
+        import json
+
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, dict | list) and not value):
+                continue
+            if isinstance(value, dict | list):
+                env[f"TRUSTLAB_{name.upper()}"] = json.dumps(value, default=str)
+            else:
+                env[f"TRUSTLAB_{name.upper()}"] = str(value)
+        return env
+
     def describe(self) -> list[tuple[str, str, str, str]]:
         """(environment variable, value, source, description) for every setting."""
         rows = []

@@ -112,14 +112,8 @@ class Airflow:
         s = self.settings
         # trustlab's own settings reach the tasks (which run trustlab steps) unchanged.
         env["TRUSTLAB_HOME"] = str(s.home)
-        for name in Settings.model_fields:
-            value = getattr(s, name)
-            key = f"TRUSTLAB_{name.upper()}"
-            if key not in env and value is not None and not isinstance(value, dict | Path):
-                env[key] = str(value)
-        for name in ("spark_conf", "scanner_severity"):
-            if getattr(s, name) and f"TRUSTLAB_{name.upper()}" not in env:
-                env[f"TRUSTLAB_{name.upper()}"] = json.dumps(getattr(s, name))
+        for key, value in s.environment().items():
+            env.setdefault(key, value)
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),

@@ -46,3 +46,21 @@ def test_settings_reference_doc_is_current() -> None:
     assert doc.read_text() == Settings.reference_markdown(), (
         "docs/settings.md is stale: run `trustlab config --format markdown > docs/settings.md`"
     )
+
+
+def test_environment_gives_every_value_back_to_a_child_process(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from hub.settings import Settings
+
+    original = Settings(home=tmp_path, source_roots=[Path("/srv/ingest")],
+                        source_hosts=["db.internal"], spark_conf={"spark.x": "1"},
+                        scanner_severity={"LAND002": "high"}, hub_port=18123)  # fmt: skip
+    for key in list(__import__("os").environ):
+        if key.startswith("TRUSTLAB_"):
+            monkeypatch.delenv(key)
+    for key, value in original.environment().items():
+        monkeypatch.setenv(key, value)
+    again = Settings()
+    for name in Settings.model_fields:
+        assert getattr(again, name) == getattr(original, name), name
