@@ -95,6 +95,37 @@ class Settings(BaseSettings):
     sample_rows: int = Field(
         10_000, ge=1, description="Rows in a sample when `trustlab sample build` gets no --rows."
     )
+    sample_min_k: int = Field(
+        5,
+        ge=2,
+        description="k-anonymity every sample meets over its quasi-identifiers (smaller "
+        "classes are suppressed); a build may ask for more with --min-k, never less.",
+    )
+    sample_max_suppressed: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Largest share of a sample's rows k-anonymity may suppress; a build "
+        "that would suppress more is refused (generalize a quasi-identifier instead).",
+    )
+    known_values_max: int = Field(
+        2_000_000,
+        ge=0,
+        description="Most distinct PII column values a build hunts for in free text.",
+    )
+    masking_floor: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {
+            "id_card": {"head": 6, "tail": 4},
+            "mobile": {"head": 3, "tail": 4},
+            "bank_card": {"head": 6, "tail": 4},
+            "name": {"head": 2, "tail": 0},
+            "email": {"head": 1, "tail": 0},
+            "plate": {"head": 2, "tail": 0},
+        },
+        description="Most a rule may leave visible per PII type, as characters kept at the "
+        'start (head) and end (tail), as JSON, e.g. {"id_card": {"head": 6, "tail": 4}}. A '
+        "policy revealing more is refused.",
+    )
     demo_rows: int = Field(100_000, ge=1, description="Rows of the demo population.")
     demo_seed: int = Field(7, description="Seed of the demo population.")
 

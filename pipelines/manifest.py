@@ -152,6 +152,11 @@ def load_manifest(folder: Path) -> Manifest:
                 f"{path}: unknown expectation(s) {', '.join(sorted(bad))} for {out}; "
                 f"known: {', '.join(sorted(EXPECTATION_KEYS))}"
             )
+        if spec.get("no_unmasked_pii", True) is not True:
+            raise InvalidPipeline(
+                f"{path}: [expectations.{out}] no_unmasked_pii cannot be turned off; every "
+                "product is checked for unmasked PII (remove the line)"
+            )
     justifications = data.get("justifications", {})
     for out, cols in justifications.items():
         if out not in outputs:

@@ -16,7 +16,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from sandbox.masking import MaskingRule
 from sandbox.models import SampleBuild
 from sandbox.policy import Policies, PolicyVersion, check_rules, masking_context
 from sandbox.spark import read_dataset, spark_session
+from sandbox.textpii.known import known_values
 
 STRATEGIES = ("random", "stratified")
 
@@ -111,12 +112,26 @@ class SampleBuilder:
             )
         if req.rows is not None and req.rows < 1:
             raise TrustlabError("--rows must be at least 1")
-        if req.min_k is not None and req.min_k < 2:
-            raise TrustlabError("--min-k must be at least 2")
+        floor = self.settings.sample_min_k
+        if req.min_k is not None and req.min_k < floor:
+            raise TrustlabError(
+                f"--min-k {req.min_k} is below the platform's k-anonymity floor of {floor} "
+                "(setting sample_min_k); ask for that or more"
+            )
         if info["kind"] == "sample":
             raise InvalidState(f"{info['name']!r} is already a sample; build from its source")
         if req.out is not None and req.out.exists() and any(req.out.iterdir()):
             raise TrustlabError(f"--out {req.out} is not empty; choose a new or empty folder")
+
+    def _check_suppression(self, suppressed: int, rows: int, min_k: int, qis: list[str]) -> None:
+        share = self.settings.sample_max_suppressed
+        if rows and suppressed > share * rows:
+            raise TrustlabError(
+                f"k-anonymity k={min_k} over {', '.join(qis)} would suppress {suppressed:,} of "
+                f"{rows:,} rows (more than {share:.0%}); generalize a quasi-identifier (e.g. "
+                "`trustlab sample policy set DATASET --column COL --rule date_generalize "
+                "--param to=decade`), drop one, or sample more rows; nothing was published"
+            )
 
     # -- the build ---------------------------------------------------------------------
     def build(self, req: BuildRequest) -> BuildResult:
@@ -125,7 +140,8 @@ class SampleBuilder:
         info = self.catalog.require_confirmed(req.dataset)
         policy, created = Policies(self.platform, self.catalog.actor).ensure(req.dataset)
         context = masking_context(self.platform)
-        rules = check_rules(info, policy.rules, context)
+        floor = self.settings.masking_floor
+        rules = check_rules(info, policy.rules, context, floor)
 
         self.step("verifying the source is the registered version")
         version = self.catalog.check_unchanged(req.dataset)
@@ -133,6 +149,10 @@ class SampleBuilder:
         self.step("reading the source")
         source = read_dataset(spark, info, self.catalog.registration(req.dataset), self.settings)
         total = source.count()
+        if any(r.name == "free_text_redact" for r in rules.values()):
+            self.step("collecting the dataset's own PII values for free text")
+            known = known_values(source, info, self.settings.known_values_max)
+            rules = check_rules(info, policy.rules, replace(context, known_values=known), floor)
         wanted = None if req.all_rows else (req.rows or self.settings.sample_rows)
         if wanted is not None and wanted > total:
             raise TrustlabError(
@@ -151,7 +171,9 @@ class SampleBuilder:
             qis = [c["name"] for c in info["columns"] if c["quasi_identifier"]]
             qis = [c for c in qis if c in written.columns]
             self.step("measuring k-anonymity")
-            k, suppressed, final = _k_anonymity(written, qis, req.min_k)
+            min_k = req.min_k or self.settings.sample_min_k
+            k, suppressed, final = _k_anonymity(written, qis, min_k)
+            self._check_suppression(suppressed, written.count(), min_k, qis)
             data_dir = staging / "data"
             if suppressed:
                 final.write.parquet(str(staging / "suppressed"))
@@ -220,7 +242,7 @@ class SampleBuilder:
             rows_requested=None if req.all_rows else (req.rows or self.settings.sample_rows),
             rows_written=args["rows"],
             k_anonymity=args["k_anonymity"],
-            min_k=req.min_k,
+            min_k=req.min_k or self.settings.sample_min_k,
             suppressed_rows=args["suppressed_rows"],
             gate_passed=report.passed,
             gate_result=json.dumps(report.to_json(), ensure_ascii=False),

@@ -73,6 +73,7 @@ def ensure_demo(platform: Platform, rows: int, seed: int, echo: Any = click.echo
                 catalog.classify(DEMO_NAME, col["name"], pii, level)
         info = catalog.confirm(DEMO_NAME)
         echo(f"classification of {DEMO_NAME} confirmed")
+    _demo_policy(platform)
     return info
 
 
@@ -305,6 +306,23 @@ def sample_rules() -> None:
             rule.note,
         )
     out.print(table)
+
+
+# What the demo's owner decided for its columns of no PII type at L2 and above.
+DEMO_POLICY = {"income": ("numeric_bucket", {"width": 10000})}
+
+
+def _demo_policy(platform: Platform) -> None:
+    from hub.identity import HOST
+    from sandbox.floor import level_of
+    from sandbox.policy import Policies
+
+    policies = Policies(platform, HOST)
+    current, _ = policies.ensure(DEMO_NAME)
+    levels = {c["name"]: level_of(c) for c in Catalog(platform, HOST).show(DEMO_NAME)["columns"]}
+    for column, (rule, params) in DEMO_POLICY.items():
+        if column not in current.rules and levels.get(column, 1) >= 2:
+            current = policies.set_rule(DEMO_NAME, column, rule, params)
 
 
 def up_demo_sample(platform: Platform) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from hub.errors import InvalidSource
 from sandbox import leaks as leak_finder
 from sandbox.masking import MaskingRule
+from sandbox.textpii import namescore
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -98,7 +99,7 @@ def _ge() -> Any:
     return gx
 
 
-def _define_expectations() -> tuple[Any, Any]:
+def _define_expectations() -> tuple[Any, Any, Any]:
     from great_expectations.execution_engine import PandasExecutionEngine, SparkDFExecutionEngine
     from great_expectations.expectations.expectation import ColumnMapExpectation
     from great_expectations.expectations.metrics import (
@@ -130,6 +131,25 @@ def _define_expectations() -> tuple[Any, Any]:
         def _pandas(cls, column: Any, **kwargs: Any) -> Any:
             return ~column.map(lambda v: v is not None and v == v and has_id(str(v)))
 
+    has_name = vectorized(namescore.has_name, T.BooleanType())
+
+    class ColumnValuesNoPersonNames(ColumnMapMetricProvider):
+        condition_metric_name = "column_values.trustlab_no_person_names"
+
+        @column_condition_partial(engine=SparkDFExecutionEngine)
+        def _spark(cls, column: Any, **kwargs: Any) -> Any:
+            return ~F.coalesce(has_name(column.cast("string")), F.lit(False))
+
+        @column_condition_partial(engine=PandasExecutionEngine)
+        def _pandas(cls, column: Any, **kwargs: Any) -> Any:
+            return ~column.map(lambda v: v is not None and v == v and namescore.has_name(str(v)))
+
+    class ExpectColumnValuesToNotContainPersonNames(ColumnMapExpectation):
+        """No text value holds a person's name (the gate's own detector, not the masker's)."""
+
+        map_metric = "column_values.trustlab_no_person_names"
+        success_keys = ("mostly",)
+
     class ColumnValuesZero(ColumnMapMetricProvider):
         condition_metric_name = "column_values.trustlab_zero"
 
@@ -152,13 +172,14 @@ def _define_expectations() -> tuple[Any, Any]:
     return (
         ExpectColumnValuesToNotContainUnmaskedIdentifiers,
         ExpectColumnValuesToBeFreeOfRawSourceValues,
+        ExpectColumnValuesToNotContainPersonNames,
     )
 
 
-_EXPECTATIONS: tuple[Any, Any] | None = None
+_EXPECTATIONS: tuple[Any, Any, Any] | None = None
 
 
-def expectations() -> tuple[Any, Any]:
+def expectations() -> tuple[Any, Any, Any]:
     global _EXPECTATIONS
     if _EXPECTATIONS is None:
         _EXPECTATIONS = _define_expectations()
@@ -167,11 +188,13 @@ def expectations() -> tuple[Any, Any]:
 
 def build_suite(frame: Any, rules: dict[str, MaskingRule]) -> Any:
     gx = _ge()
-    no_identifiers, no_raw = expectations()
+    no_identifiers, no_raw, no_names = expectations()
     suite = gx.ExpectationSuite(name="trustlab_leak_gate")
     for column in leak_finder.string_columns(frame):
         if column not in (ROW_ID,):
             suite.add_expectation(no_identifiers(column=column))
+    for column in leak_finder.name_columns(frame, rules):
+        suite.add_expectation(no_names(column=column))
     suite.add_expectation(no_raw(column=RAW_COUNT))
     for column, rule in rules.items():
         if column in frame.columns and rule.output_regex and rule.name not in ("keep", "drop"):
@@ -246,6 +269,8 @@ def run_gate(
     failed = {(c["expectation"], c["column"]) for c in checks if not c["success"]}
     if any(e.endswith("unmasked_identifiers") for e, _ in failed):
         found += leak_finder.unmasked_identifiers(sample)
+    if any(e.endswith("person_names") for e, _ in failed):
+        found += leak_finder.unmasked_names(sample, rules)
     if hits is not None and any(e.endswith("raw_source_values") for e, _ in failed):
         found += leak_finder.summarize_hits(hits, rules)
     for expectation, column in sorted(failed, key=lambda x: (x[0], str(x[1]))):
@@ -290,7 +315,9 @@ def check_path(
     info = catalog.show(dataset)
     current = Policies(platform).current(dataset)
     rules_spec = current.rules if current else default_rules(info)
-    rules = check_rules(info, rules_spec, masking_context(platform))
+    rules = check_rules(
+        info, rules_spec, masking_context(platform), platform.settings.masking_floor
+    )
     spark = spark_session(platform.settings)
     step("reading the source and the sample")
     source = read_dataset(spark, info, catalog.registration(dataset), platform.settings)

@@ -1,6 +1,6 @@
 """Finding leaks in a sample with Spark: unmasked identifiers and raw source values.
 
-Two detectors, both exact rather than guessed:
+Three detectors; the first two exact rather than guessed:
 
 - **unmasked identifiers** — a cell (or a span of text in it) that *validates* as a
   resident ID (GB 11643 check digit), a bank card (Luhn) or a mobile number. A built-in
@@ -10,6 +10,10 @@ Two detectors, both exact rather than guessed:
   Han n-gram is joined against the distinct raw values of the source's sensitive columns.
   A raw value the column's own rule leaves unchanged (a birth date already on January 1st)
   is not a leak and is excluded; so are values shorter than two characters.
+
+- **unmasked names** — person names left in text columns, found by the gate's own
+  character-likelihood detector (``sandbox.textpii.namescore``), a different method from
+  every one the masker uses, so the two do not share blind spots.
 
 Reports never carry a raw value: examples are shown masked by their column's rule.
 """
@@ -37,7 +41,7 @@ EXAMPLES = 3
 
 @dataclass(frozen=True)
 class Leak:
-    kind: str  # unmasked_identifier | raw_source_value
+    kind: str  # unmasked_identifier | raw_source_value | unmasked_name
     column: str  # sample column where it was found
     detail: str  # the identifier type, or the source column the value came from
     count: int
@@ -114,6 +118,51 @@ def unmasked_identifiers(df: Any) -> list[Leak]:
         Leak("unmasked_identifier", c, kind, counts[(c, kind)], leaks[(c, kind)])
         for c, kind in sorted(counts)
     ]
+
+
+TEXT_RULES = ("free_text_redact", "keep")  # rules that leave running text in a column
+
+
+def name_columns(df: Any, rules: dict[str, MaskingRule]) -> list[str]:
+    """String columns whose rule leaves running text, where a person's name could hide."""
+    return [c for c in string_columns(df) if c in rules and rules[c].name in TEXT_RULES]
+
+
+def _masked_name(text: str) -> str:
+    return text[:1] + "*" * (len(text) - 1)
+
+
+def unmasked_names(df: Any, rules: dict[str, MaskingRule]) -> list[Leak]:
+    """Person names left in text columns, by the gate's own detector (``textpii.namescore``).
+
+    It shares no method with the masker, so a name the masker missed (one that stands in
+    no column, written where no context word announces it) is still found.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from sandbox.spark import vectorized
+    from sandbox.textpii.namescore import find_names, has_name
+
+    columns = name_columns(df, rules)
+    if not columns:
+        return []
+    flag = vectorized(has_name, T.BooleanType())
+    condition = None
+    for c in columns:
+        hit = F.coalesce(flag(F.col(f"`{c}`")), F.lit(False))
+        condition = hit if condition is None else condition | hit
+    counts: dict[str, int] = {}
+    examples: dict[str, list[str]] = {}
+    for row in df.select(*[F.col(f"`{c}`") for c in columns]).filter(condition).toLocalIterator():
+        for c in columns:
+            found = find_names(row[c]) if row[c] else []
+            if found:
+                counts[c] = counts.get(c, 0) + 1
+                shown = examples.setdefault(c, [])
+                if len(shown) < EXAMPLES:
+                    shown.append(_masked_name(row[c][found[0].start : found[0].end]))
+    return [Leak("unmasked_name", c, "name", counts[c], examples[c]) for c in sorted(counts)]
 
 
 def _source_values(source: Any, info: dict[str, Any], rules: dict[str, MaskingRule]) -> Any:

@@ -5,8 +5,8 @@ Every rule has two implementations of the same function:
 - ``python(value)`` — the reference, used on single values (unit and property tests, and
   the API gateway's dynamic masking of response rows);
 - ``spark(column, dtype)`` — a Spark expression built from *built-in* functions, used by
-  the sample builder on the hot path. Only free-text name finding and SM3 pseudonyms,
-  which no built-in can express, use a vectorized (pandas) UDF.
+  the sample builder on the hot path. Free text (``sandbox.textpii``) and SM3 pseudonyms,
+  which no built-in can express, run their Python reference on Arrow batches.
 
 An integration test runs both on the same values and requires identical output.
 Rules promise a format (``output_regex``, valid in Python and Java) that the leak gate
@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cached_property
 from typing import Any, ClassVar
 
 from hub.errors import TrustlabError
-from sandbox.pii import COMPOUND_SURNAMES, SURNAMES
+from sandbox.pii import COMPOUND_SURNAMES
 from sandbox.spark import vectorized
 
 STAR = "*"
@@ -48,10 +48,31 @@ class PolicyError(TrustlabError):
 
 @dataclass(frozen=True)
 class MaskingContext:
-    """Platform secrets rules may use. ``secret`` keys pseudonyms and per-record offsets."""
+    """What rules may use beyond their parameters.
+
+    ``secret`` keys pseudonyms and per-record offsets; ``known_values`` (a
+    ``sandbox.textpii.known.KnownValues``) holds the dataset's own PII values, which the
+    free-text rule masks wherever they appear.
+    """
 
     secret: bytes
     hash_algorithm: str = "sha256"
+    known_values: Any = None
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What a rule leaves of a value (``sandbox.floor`` checks it against the floor).
+
+    ``none``; ``partial`` (``head`` and ``tail`` characters kept); ``generalized`` (a
+    coarser value: a year, a region, a bucket); ``text`` (free text with its PII masked,
+    person names too when ``names``); ``all`` (the value itself).
+    """
+
+    kind: str
+    head: int = 0
+    tail: int = 0
+    names: bool = True
 
 
 def _spark() -> tuple[Any, Any]:
@@ -114,6 +135,10 @@ class MaskingRule(ABC):
     def validate(self) -> None:  # noqa: B027 - optional hook, most rules take no parameters
         """Check ``self.params``; raise PolicyError with what to do."""
 
+    def reveals(self) -> Reveal | None:
+        """What this rule leaves visible; ``None`` (undeclared) fails the floor for PII."""
+        return None
+
     @abstractmethod
     def python(self, value: Any) -> Any:
         """Mask one value (None stays None)."""
@@ -139,6 +164,9 @@ class Keep(MaskingRule):
     note = "No masking: for columns classified as not personal (PII type none)."
     kinds = ("string", "integer", "decimal", "boolean", "date", "timestamp", "binary", "other")
 
+    def reveals(self) -> Reveal:
+        return Reveal("all")
+
     def python(self, value: Any) -> Any:
         return value
 
@@ -153,6 +181,9 @@ class Drop(MaskingRule):
     note = "Leave the column out of the sample entirely."
     kinds = Keep.kinds
 
+    def reveals(self) -> Reveal:
+        return Reveal("none")
+
     def python(self, value: Any) -> Any:
         return None
 
@@ -166,6 +197,9 @@ class Redact(MaskingRule):
     note = "Replace the whole value: '****' for text, null for other types."
     kinds = Keep.kinds
     output_regex = r"^\*{4}$"
+
+    def reveals(self) -> Reveal:
+        return Reveal("none")
 
     def python(self, value: Any) -> Any:
         if value is None:
@@ -187,6 +221,9 @@ class KeepEnds(MaskingRule):
 
     head: ClassVar[int]
     tail: ClassVar[int]
+
+    def reveals(self) -> Reveal:
+        return Reveal("partial", self.head, self.tail)
 
     def python(self, value: Any) -> Any:
         s = _text(value)
@@ -226,6 +263,9 @@ class MobileKeep3Last4(MaskingRule):
     name = "mobile_keep3_4"
     note = "Mobile: keep the first 3 and last 4 digits (138****5678), whatever the formatting."
     output_regex = r"^([0-9*]{3}\*{4}[0-9*]{4}|\*+[0-9*]{4}|\**)$"
+
+    def reveals(self) -> Reveal:
+        return Reveal("partial", 3, 4)
 
     def python(self, value: Any) -> Any:
         s = _text(value)
@@ -268,6 +308,9 @@ class BankCardKeep6Last4(MaskingRule):
     )
     output_regex = r"^[\s\S]{0,6}\*+[\s\S]{0,4}$|^$"
 
+    def reveals(self) -> Reveal:
+        return Reveal("partial", 6, 4)
+
     def python(self, value: Any) -> Any:
         s = _text(value)
         if s is None:
@@ -309,6 +352,9 @@ class PlateKeepPrefix(MaskingRule):
     note = "Licence plate (GA 36): keep the province character and the authority letter."
     output_regex = r"^[\s\S]{0,2}\*{5}$|^$"
 
+    def reveals(self) -> Reveal:
+        return Reveal("partial", 2, 0)
+
     def python(self, value: Any) -> Any:
         s = _text(value)
         if s is None:
@@ -334,6 +380,9 @@ class EmailKeepFirst(MaskingRule):
     note = "Email: keep the first character of the local part and the domain (z***@qq.com)."
     output_regex = r"^([^@ \t\n\r\f\x0b]\*{3}@.+|\*{4})$"
     _PATTERN = r"^([^@ \t\n\r\f\x0b])[^@]*@(.+)$"
+
+    def reveals(self) -> Reveal:
+        return Reveal("partial", 1, 0)
 
     def python(self, value: Any) -> Any:
         s = _text(value)
@@ -363,6 +412,9 @@ class NameKeepSurname(MaskingRule):
     )
     # Han names: surname then stars; others: no two letters (Latin or Han) in a row, no digit.
     output_regex = rf"^([{HAN}]{{1,2}}\**|(?![\s\S]*[A-Za-z\u00C0-\u024F{HAN}]{{2}})[^0-9]*)$"
+
+    def reveals(self) -> Reveal:
+        return Reveal("partial", 2, 0)
 
     def python(self, value: Any) -> Any:
         s = _text(value)
@@ -402,6 +454,9 @@ class AddressKeepRegion(MaskingRule):
     name = "address_keep_region"
     note = "Address: keep province, city and district/county; replace the rest with '****'."
     output_regex = r"^[\s\S]*\*{4}$"
+
+    def reveals(self) -> Reveal:
+        return Reveal("generalized")
 
     def python(self, value: Any) -> Any:
         s = _text(value)
@@ -484,7 +539,10 @@ def _python_like_input(d: date | None, value: Any) -> Any:
 
 class DateGeneralize(MaskingRule):
     name = "date_generalize"
-    note = "Birth date: generalize to the year (yyyy-01-01) or the month (yyyy-MM-01)."
+    note = (
+        "Birth date: generalize to the decade (yyy0-01-01), the year (yyyy-01-01) or the "
+        "month (yyyy-MM-01)."
+    )
     kinds = ("date", "timestamp", "string")
     output_regex = r"^\d{4}-\d{2}-01$"
 
@@ -493,20 +551,33 @@ class DateGeneralize(MaskingRule):
         return {"to": "year"}
 
     def validate(self) -> None:
-        if self.params["to"] not in ("year", "month"):
-            raise PolicyError("date_generalize: to must be 'year' or 'month'")
+        if self.params["to"] not in ("decade", "year", "month"):
+            raise PolicyError("date_generalize: to must be 'decade', 'year' or 'month'")
+
+    def reveals(self) -> Reveal:
+        return Reveal("generalized")
 
     def python(self, value: Any) -> Any:
         d = parse_date(value)
         if d is None:
             return None
-        g = date(d.year, 1, 1) if self.params["to"] == "year" else date(d.year, d.month, 1)
+        to = self.params["to"]
+        if to == "decade":
+            g = date(d.year - d.year % 10, 1, 1)
+        else:
+            g = date(d.year, 1, 1) if to == "year" else date(d.year, d.month, 1)
         return _python_like_input(g, value)
 
     def spark(self, column: Any, dtype: Any) -> Any:
         F, _ = _spark()
-        unit = "year" if self.params["to"] == "year" else "month"
-        return _like_input(F.trunc(_spark_date(column, dtype), unit), column, dtype)
+        to = self.params["to"]
+        d = _spark_date(column, dtype)
+        if to == "decade":
+            year = F.year(d)
+            g = F.make_date(year - year % 10, F.lit(1), F.lit(1))
+        else:
+            g = F.trunc(d, "year" if to == "year" else "month")
+        return _like_input(g, column, dtype)
 
 
 def _keyed_int(context: MaskingContext, text: str) -> int:
@@ -538,6 +609,9 @@ class DateShift(MaskingRule):
     def validate(self) -> None:
         if not isinstance(self.params["max_days"], int) or not 1 <= self.params["max_days"] <= 3650:
             raise PolicyError("date_shift: max_days must be an integer from 1 to 3650")
+
+    def reveals(self) -> Reveal:
+        return Reveal("generalized")
 
     def python(self, value: Any) -> Any:
         d = parse_date(value)
@@ -572,6 +646,9 @@ class NumericRound(MaskingRule):
         if not isinstance(self.params["digits"], int) or not -12 <= self.params["digits"] <= 12:
             raise PolicyError("numeric_round: digits must be an integer from -12 to 12")
 
+    def reveals(self) -> Reveal:
+        return Reveal("generalized")
+
     def python(self, value: Any) -> Any:
         if value is None:
             return None
@@ -597,6 +674,9 @@ class NumericBucket(MaskingRule):
         w = self.params["width"]
         if not isinstance(w, int | float) or isinstance(w, bool) or w <= 0:
             raise PolicyError("numeric_bucket: width must be a positive number")
+
+    def reveals(self) -> Reveal:
+        return Reveal("generalized")
 
     def python(self, value: Any) -> Any:
         if value is None:
@@ -629,6 +709,9 @@ class NumericNoise(MaskingRule):
     def _factor_python(self, value: Any) -> float:
         u = _keyed_int(self.context, str(value)) / 0xFFFFFFFF  # 0..1
         return 1 + (2 * u - 1) * self.params["ratio"]
+
+    def reveals(self) -> Reveal:
+        return Reveal("generalized")
 
     def python(self, value: Any) -> Any:
         if value is None:
@@ -673,6 +756,9 @@ class Pseudonym(MaskingRule):
         if not self.context.secret:
             raise PolicyError("pseudonym needs the platform secret (TRUSTLAB_HOME/keys)")
 
+    def reveals(self) -> Reveal:
+        return Reveal("none")
+
     def python(self, value: Any) -> Any:
         s = _text(value)
         if s is None:
@@ -712,85 +798,15 @@ class Pseudonym(MaskingRule):
 
 # --- free text ------------------------------------------------------------------------------
 
-# Over-masking on purpose: anything shaped like an identifier is masked without checking
-# its check digit; a sample loses a little text, never a real number. Order matters:
-# IDs, then emails (they contain digits), mobiles, plates, then any remaining digit run of
-# 7 or more (cards, landlines, account numbers).
-_PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
-FREE_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"(?<![0-9A-Za-z])([1-8][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])", "$1********$2"),
-    (r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})",
-     "$1***@$2"),
-    (r"(?<![0-9])(?:(?:\+|00)?86[ \t\-]?)?(1[3-9][0-9])[ \t\-]?[0-9]{4}[ \t\-]?([0-9]{4})(?![0-9])",
-     "$1****$2"),
-    (rf"([{_PLATE_PROVINCES}][A-Za-z])[· \t]?[A-Za-z0-9]{{4,6}}(?![A-Za-z0-9])", "$1*****"),
-    (DIGIT_RUN, "****"),
-)  # fmt: skip
-
-
-# Every pattern above needs a digit, an '@' or a plate prefix (province + letter).
-FREE_TEXT_GUARD = rf"[0-9@]|[{_PLATE_PROVINCES}][A-Za-z]"
-
-
-def _python_replacement(template: str) -> str:
-    return re.sub(r"\$(\d)", r"\\\1", template)
-
-
-_PY_FREE_TEXT = tuple((re.compile(p), _python_replacement(r)) for p, r in FREE_TEXT_PATTERNS)
-
-
-def mask_identifiers_in_text(text: str) -> str:
-    """The identifier part of the free-text rule, in Python (same patterns as Spark)."""
-    for pattern, replacement in _PY_FREE_TEXT:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-_JIEBA: Any = None
-
-
-@lru_cache(maxsize=65_536)  # templated remarks repeat; the cache is per worker process
-def mask_names_in_text(text: str) -> str:
-    """Star the given names of person names found by jieba's POS tagger (tag ``nr``).
-
-    jieba ships its dictionary and HMM parameters, so nothing is downloaded.
-    """
-    global _JIEBA
-    if _JIEBA is None:
-        import logging
-
-        import jieba
-        import jieba.posseg
-
-        jieba.setLogLevel(logging.WARNING)
-        _JIEBA = jieba.posseg
-    if not re.search(rf"[{HAN}]{{2}}", text):
-        return text
-    out: list[str] = []
-    words = [(w, f) for w, f in _JIEBA.cut(text)]
-    for i, (word, flag) in enumerate(words):
-        before = words[i - 1][0][-1:] if i else ""
-        after = words[i + 1][0][:1] if i + 1 < len(words) else ""
-        if (
-            flag == "nr"
-            and 2 <= len(word) <= 4
-            and re.fullmatch(rf"[{HAN}]+", word)
-            and (word[:2] in COMPOUND_SURNAMES or word[0] in SURNAMES)
-            # Next to a mask, the text was redacted by an earlier pass: leave it, so that
-            # masking stays idempotent even though the tagger reads context.
-            and STAR not in (before, after)
-        ):
-            keep = 2 if word[:2] in COMPOUND_SURNAMES else 1
-            word = word[:keep] + STAR * (len(word) - keep)
-        out.append(word)
-    return "".join(out)
-
 
 class FreeTextRedact(MaskingRule):
     name = "free_text_redact"
+    version = 2
     note = (
-        "Free text: mask IDs, emails, mobiles, plates and any run of 7+ digits (Spark "
-        "built-ins), and person names found by jieba's tagger (vectorized UDF)."
+        "Free text: mask IDs (any spacing and case), mobiles (every prefix form), emails, "
+        "cards, plates, addresses, birth dates and digit runs by shape; person names found "
+        "by jieba's tagger and by surname patterns with context words; and every value of "
+        "the dataset's own PII columns wherever it appears (Aho-Corasick)."
     )
 
     @classmethod
@@ -801,25 +817,26 @@ class FreeTextRedact(MaskingRule):
         if not isinstance(self.params["names"], bool):
             raise PolicyError("free_text_redact: names must be true or false")
 
+    @cached_property
+    def masker(self) -> Any:
+        from sandbox.textpii.masker import ALL, TextMasker
+
+        use = ALL if self.params["names"] else ("patterns",)
+        known = self.context.known_values
+        return TextMasker(use, known) if known is not None else TextMasker(use)
+
+    def reveals(self) -> Reveal:
+        return Reveal("text", names=self.params["names"])
+
     def python(self, value: Any) -> Any:
         if value is None:
             return None
-        text = mask_identifiers_in_text(str(value))
-        return mask_names_in_text(text) if self.params["names"] else text
+        return self.masker.mask(str(value))
 
     def spark(self, column: Any, dtype: Any) -> Any:
-        F, T = _spark()
-        raw = column.cast("string")
-        text = raw
-        for pattern, replacement in FREE_TEXT_PATTERNS:
-            text = F.regexp_replace(text, pattern, replacement)
-        # Most text holds no digit, '@' or plate prefix: one search skips the whole chain.
-        text = F.when(raw.rlike(FREE_TEXT_GUARD), text).otherwise(raw)
-        if self.params["names"]:
-            # Only rows with two Han characters in a row can hold a Chinese name.
-            names = vectorized(mask_names_in_text, T.StringType())(text)
-            text = F.when(text.rlike(rf"[{HAN}]{{2}}"), names).otherwise(text)
-        return text
+        _, T = _spark()
+        # The Python reference itself, on Arrow batches: one definition, no drift.
+        return vectorized(self.masker.mask, T.StringType())(column.cast("string"))
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -853,7 +870,9 @@ DEFAULT_RULES: dict[str, tuple[str, dict[str, Any]]] = {
     "email": ("email_keep_first", {}),
     "bank_card": ("card_keep6_4", {}),
     "plate": ("plate_keep_prefix", {}),
-    "birth_date": ("date_generalize", {"to": "year"}),
+    # Decades: with a gender and a district beside it, birth years leave most classes of a
+    # 10,000-row sample below k = 5 (the default floor); decades keep nearly all rows.
+    "birth_date": ("date_generalize", {"to": "decade"}),
     "free_text": ("free_text_redact", {}),
     "none": ("keep", {}),
 }

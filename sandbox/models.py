@@ -22,7 +22,9 @@ from hub.models import Base, utcnow
 class MaskingPolicy(Base):
     """One immutable version of a dataset's masking policy: a rule (and parameters) per column.
 
-    Every edit writes a new version; a sample build records the version it used.
+    Every edit writes a new version; a sample build records the version it used. A version
+    that changes an L4 column is ``pending`` until an operator approves it (``active``) or
+    rejects it; builds use the newest active version.
     """
 
     __tablename__ = "masking_policies"
@@ -35,6 +37,10 @@ class MaskingPolicy(Base):
     policy_hash: Mapped[str] = mapped_column(String(80))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    change_json: Mapped[str | None] = mapped_column(Text)  # {"column", "before", "after"}
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SampleBuild(Base):

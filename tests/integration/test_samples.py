@@ -38,6 +38,11 @@ def platform(home: Path, spark) -> Iterator[Platform]:  # type: ignore[no-untype
     p = Platform(settings)
     p.init()
     ensure_demo(p, rows=ROWS, seed=3, echo=lambda _: None)
+    # k = 5 (the default floor) over gender, birth decade and district would suppress most
+    # of a 500-row sample of 3,000 residents; the owner declares district not identifying.
+    catalog = Catalog(p, "tester")
+    catalog.classify("people", "district", quasi_identifier=False)
+    catalog.confirm("people")
     yield p
     p.close()
 
@@ -63,7 +68,8 @@ def test_build_publishes_a_masked_sample(platform: Platform, built) -> None:  # 
     assert built.sample_dataset == "people.sample" and built.version == 1
     assert built.rows == 500 and built.source_rows == ROWS
     assert built.gate.passed and built.gate.leaks == []
-    assert built.quasi_identifiers == ["gender", "birth_date", "district"]
+    assert built.quasi_identifiers == ["gender", "birth_date"]
+    assert built.k_anonymity is not None and built.k_anonymity >= 5  # the default floor
     sample = pd.read_parquet(built.location)
     assert len(sample) == 500
     assert not any(is_resident_id(v) for v in sample["id_number"])
@@ -211,13 +217,26 @@ def test_stratified_sampling_keeps_proportions(platform: Platform, tmp_path: Pat
 
 def test_min_k_suppresses_small_classes(platform: Platform, tmp_path: Path) -> None:
     result = SampleBuilder(platform, actor="tester").build(
-        BuildRequest("people", rows=800, seed=5, min_k=3, out=tmp_path / "k")
+        BuildRequest("people", rows=800, seed=5, min_k=55, out=tmp_path / "k")
     )
-    assert result.k_anonymity is None or result.k_anonymity >= 3
+    assert result.k_anonymity is not None and result.k_anonymity >= 55
     assert result.suppressed_rows > 0
     assert result.rows == 800 - result.suppressed_rows
     df = pd.read_parquet(result.location)
-    assert df.groupby(["gender", "birth_date", "district"]).size().min() >= 3
+    assert df.groupby(["gender", "birth_date"]).size().min() >= 55
+
+
+def test_k_anonymity_floor_and_too_much_suppression_refuse(
+    platform: Platform, tmp_path: Path
+) -> None:
+    builder = SampleBuilder(platform, actor="tester")
+    before = actions(platform)
+    with pytest.raises(TrustlabError, match="below the platform's k-anonymity floor of 5"):
+        builder.build(BuildRequest("people", rows=200, min_k=3, out=tmp_path / "low"))
+    with pytest.raises(TrustlabError, match=r"would suppress .* of 50 rows"):
+        builder.build(BuildRequest("people", rows=50, min_k=40, out=tmp_path / "many"))
+    assert actions(platform) == before
+    assert not (tmp_path / "many").exists() or not any((tmp_path / "many").iterdir())
 
 
 def test_bad_requests(platform: Platform, tmp_path: Path) -> None:
@@ -302,7 +321,16 @@ def test_sql_table_source(platform: Platform, tmp_path: Path) -> None:
     name = f"residents_{tmp_path.name[-6:]}"
     catalog.register(Registration(url, table="residents"), name, "hz-civil")
     catalog.confirm(name)
-    result = SampleBuilder(platform, actor="tester").build(BuildRequest(name, rows=100, seed=1))
+    builder = SampleBuilder(platform, actor="tester")
+    # 收入 is L2 business data: default deny until its owner decides.
+    with pytest.raises(PolicyError, match="'收入' is classified as L2"):
+        builder.build(BuildRequest(name, rows=100, seed=1))
+    with pytest.raises(PolicyError, match="needs a justification"):
+        Policies(platform, "tester").set_rule(name, "收入", "keep", {})
+    Policies(platform, "tester").set_rule(
+        name, "收入", "keep", {}, justification="exact incomes are what the tax model is tested on"
+    )
+    result = builder.build(BuildRequest(name, rows=100, seed=1))
     assert result.gate.passed and result.rows == 100
     df = pd.read_parquet(result.location)
     assert not any(is_resident_id(v) for v in df["身份证号"])

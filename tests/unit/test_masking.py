@@ -190,7 +190,8 @@ def test_rule_properties(name: str, data: st.DataObject) -> None:
         ("numeric_bucket", 123_456, 120_000),
         ("numeric_round", 123_456, 123_000),
         ("free_text_redact", "联系电话13812345678，请回访", "联系电话138****5678，请回访"),
-        ("free_text_redact", "车牌粤BD12345违停", "车牌粤B*****违停"),
+        ("free_text_redact", "车牌粤BD12345违停", "车牌粤B******违停"),  # length kept
+        ("free_text_redact", "患者刘德明（+86）13812345678", "患者刘*******138****5678"),
     ],
 )  # fmt: skip
 def test_documented_examples(name: str, value: object, expected: object) -> None:

@@ -1,0 +1,73 @@
+"""One masker for free text: run the chosen detectors, merge their spans, star them.
+
+``TextMasker`` is the single Python definition of free-text masking. The sample builder
+runs it on Arrow batches (``mask_array``); the column rule ``free_text_redact`` and the
+API gateway call ``mask`` on single values. Detectors are named so a benchmark can leave
+each one out and measure what it contributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sandbox.textpii import names, patterns
+from sandbox.textpii.known import KnownValues
+from sandbox.textpii.spans import STAR, Span, apply
+
+Detector = Callable[[str], list[Span]]
+
+# Name-finding detectors, in the order they run; identifiers always run.
+DETECTORS: dict[str, Detector] = {
+    "patterns": lambda t: patterns.identifier_spans(t) + patterns.address_spans(t),
+    "ner": names.ner_spans,
+    "context": lambda t: names.context_spans(t) + names.ethnic_spans(t) + names.role_spans(t),
+}
+ALL = ("patterns", "ner", "context", "known")
+
+
+@dataclass
+class TextMasker:
+    """Masks PII in free text with the detectors in ``use`` (``known`` needs values)."""
+
+    use: tuple[str, ...] = ALL
+    known: KnownValues = field(default_factory=KnownValues)
+
+    def spans(self, text: str) -> list[Span]:
+        found: list[Span] = []
+        # Masking must be idempotent: stars from an earlier pass are never re-read as
+        # context, and a detector never sees the characters an identifier took.
+        for name in self.use:
+            if name == "known":
+                found += self.known.spans(text)
+            else:
+                found += DETECTORS[name](text)
+        if "context" in self.use:
+            found += names.list_neighbours(text, found)
+        return found
+
+    def mask(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        return _cached_mask(self, text) if len(text) < 512 else apply(text, self.spans(text))
+
+    def mask_array(self, array: Any) -> Any:
+        """Mask a pyarrow string array (one Arrow batch), nulls kept."""
+        import pyarrow as pa
+
+        values = array.to_pylist()
+        return pa.array([self.mask(v) for v in values], type=pa.string())
+
+    def __hash__(self) -> int:
+        return hash((self.use, id(self.known)))
+
+
+@lru_cache(maxsize=65_536)  # templated notes repeat; the cache is per worker process
+def _cached_mask(masker: TextMasker, text: str) -> str:
+    return apply(text, masker.spans(text))
+
+
+def is_masked(text: str) -> bool:
+    return STAR in text
