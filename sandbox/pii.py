@@ -655,4 +655,19 @@ class PiiClassifier:
             proposal = rule(sample, hints, matches)
             if proposal is not None:
                 return proposal
-        return _nothing(sample, hints, matches)
+        return _sensitive(column, _nothing(sample, hints, matches))
+
+
+def _sensitive(column: ColumnProfile, proposal: Proposal) -> Proposal:
+    """PIPL sensitive categories (health, religion, tracks ...) are L3 at least."""
+    from dataclasses import replace
+
+    from sandbox.sensitive import sensitive_category
+
+    found = sensitive_category(column.name, list(islice(column.values, MAX_SAMPLE)))
+    if found is None:
+        return proposal
+    _, evidence = found
+    return replace(
+        proposal, level=max(proposal.level, Level.L3), evidence=f"{proposal.evidence}; {evidence}"
+    )

@@ -58,8 +58,6 @@ class KnownValues:
             key, _ = _normalise(str(value).strip())
             if len(key) < MIN_LENGTH.get(kind, DEFAULT_MIN_LENGTH):
                 continue
-            if kind == "name" and not surname_length(key):
-                continue
             auto.add_word(key, (len(key), kind))
             size += 1
         if size:
@@ -78,7 +76,7 @@ class KnownValues:
                 span = keep_digits(text, start, stop, kind, *_KEEP[kind])
                 out.append(Span(span.start, span.end, kind, span.keep, span.keep_end, "known"))
             else:
-                head = surname_length(text[start:stop]) if kind == "name" else 0
+                head = (surname_length(text[start:stop]) or 1) if kind == "name" else 0
                 out.append(Span(start, stop, kind, head, 0, "known"))
         return out
 

@@ -44,7 +44,7 @@ LEFT_WORDS = tuple(
 落款 致电 联系 通知 告知 陪同 委托 转告 转交 交给 交由 找到 询问 约见 探望 看望 接待 指派 安排
 先生 女士 约谈 走访 拜访 协助 帮助 感谢 表扬 批评 接诊 老人 发现 看到 遇到 提醒 督促 要求 回访
 其女 其子 其妻 其夫 其母 其父 长子 次子 长女 次女 之子 之女 涉案人员 嫌疑人 犯罪嫌疑人 被害人
-受害人
+受害人 同桌 目击群众 目击者 群众 邻座
 """.split()
 )
 # After a name: titles, honorifics, speech and action verbs (enough on their own) ...
@@ -61,7 +61,7 @@ RIGHT_WORDS = tuple(
 WEAK_RIGHT = tuple(
     """
 （ ( 已 于 因 在 的 和 与 及 是 为 向 对 被 把 将 从 到 曾 现 未 也 都 均 带 陪 领 送 去 来
-让 请 给 跟 同 男 女 等 负 获 受 两位 三位 四位 五位 二人 三人 三户 / \u3000
+让 请 给 跟 同 男 女 等 负 获 受 两位 三位 四位 五位 二人 三人 三户 两名 三名 四名 几名 / \u3000
 ， 。 、 ； ： ） ) 」 ” , . ; : 电话 手机 联系 已经
 """.split()
 )
@@ -224,6 +224,33 @@ def _clear_start(text: str, start: int, sl: int) -> bool:
     return not is_common_word(text[start - 1 : start + 1]) if start else True
 
 
+def _word_before(text: str, start: int) -> bool:
+    """A dictionary word of 2-3 characters ends right before ``start``."""
+    tags = _word_tags()
+    return any(
+        start - k >= 0
+        and text[start - k : start] in tags
+        and _freq().get(text[start - k : start], 0) >= _MIN_WORD_FREQ
+        for k in (2, 3)
+    )
+
+
+def _word_after(text: str, end: int) -> bool:
+    """A common dictionary word of 2-3 characters (not a name) starts at ``end``."""
+    return any(is_common_word(text[end : end + k]) for k in (2, 3) if end + k <= len(text))
+
+
+def _clean_boundaries(text: str, start: int, end: int, sl: int) -> bool:
+    """Dictionary words end right before and start right after a three-character
+    candidate whose given name is no word: the segmentation leaves exactly a name."""
+    if end - start - sl != 2 or _has_word(text[start + sl : end]) or _has_word(text[start:end]):
+        return False
+    if not _clear_start(text, start, sl):
+        return False
+    before = start == 0 or text[start - 1] in _BOUNDARY_BEFORE or _word_before(text, start)
+    return before and _word_after(text, end) and not _has_word(text[end - 1 : end + 1])
+
+
 def role_spans(text: str) -> list[Span]:
     """Names after a role or relation word whatever their surname (扎西多吉, 冶生莲).
 
@@ -240,8 +267,8 @@ def role_spans(text: str) -> list[Span]:
             rest = text[start + n :]
             if not (_RIGHT_RE.match(rest) or re.match(r"[\s，,。；;、）)：:]|$", rest)):
                 continue
-            if surname_length(word) or _has_word(word):
-                break  # a surname the other patterns judge, or ordinary words
+            if surname_length(word) or is_common_word(word) or is_common_word(word[:2]):
+                break  # a surname the other patterns judge, or an ordinary word
             spans.append(Span(start, start + n, "name", source="role"))
             break
     return spans
@@ -315,10 +342,12 @@ def _given_length(text: str, start: int, sl: int) -> int:
     """
     after = start + sl
     first = text[after : after + 1]
-    if not _is_han(first) or first == "某" or _non_name_prefix(text[start : after + 1]):
+    if not _is_han(first) or first == "某":
         return 0  # 王某, 张某某: already anonymised
     ambiguous = sl == 1 and text[start] in surnames.AMBIGUOUS
     left = _left_hit(text, start)
+    if not left and _non_name_prefix(text[start : after + 1]):
+        return 0  # 周三, 何时: a time or function word, unless a role word precedes it
     role = bool(_ROLE_RE.search(_CONNECTOR.sub("", text[max(0, start - _LEFT_WINDOW) : start])))
     boundary = start == 0 or text[start - 1] in _BOUNDARY_BEFORE
     if ambiguous and not role and is_common_word(text[start : after + 1]):
@@ -344,6 +373,8 @@ def _given_length(text: str, start: int, sl: int) -> int:
             return n
         if weak and n == 2 and _clear_start(text, start, sl):
             return n  # 女方慕容婉清，/ 儿媳冼丽娟无: a clear surname and two given characters
+        if not ambiguous and _clean_boundaries(text, start, after + n, sl):
+            return n  # 责令陈毅限期, 导医黄雅洁劝解: dictionary words on both sides
     if role or (left and not ambiguous):
         # Only the left context: two given characters unless the second is a function word.
         second = text[after + 1 : after + 2]
@@ -385,9 +416,10 @@ def list_neighbours(text: str, found: list[Span]) -> list[Span]:
                 if not sl or len(word) != sl + n or not all(_is_han(c) for c in word[sl:]):
                     continue
                 after = text[end : end + 1]
-                if after and not (after in _LIST_SEPARATORS or _WEAK_RE.match(text[end:])
-                                  or _RIGHT_RE.match(text[end:])):  # fmt: skip
-                    continue
+                listed = not after or after in _LIST_SEPARATORS
+                listed = listed or bool(_WEAK_RE.match(text[end:]) or _RIGHT_RE.match(text[end:]))
+                if not listed and not (n == 2 and not _has_word(word[-1] + after)):
+                    continue  # 李四参加: a full name ends the list, whatever verb follows
                 if is_common_word(word) or "某" in word:
                     continue
                 new = Span(start, end, "name", keep=sl, source="list")

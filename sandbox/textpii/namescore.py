@@ -41,6 +41,7 @@ class Model:
     compound: frozenset[str]
     score: dict[str, float]
     words: dict[str, int]  # ordinary (non-name) words and their frequency
+    longer: frozenset[str]  # 3-5 character words: places and transliterations (哈尔滨)
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +72,10 @@ def model() -> Model:
         c: math.log((given[c] + 0.5) / g_total) - math.log((text[c] + 1) / t_total)
         for c in set(given) | set(text)
     }
-    return Model(surnames, compound, score, words)
+    longer = frozenset(
+        w for w, t in tags.items() if 3 <= len(w) <= 5 and (not t.startswith("nr") or t == "nrt")
+    )
+    return Model(surnames, compound, score, words, longer)
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ def find_names(text: str) -> list[Finding]:
                 continue
             if text[i + sl + given : i + sl + given + 1] in _PLACE_SUFFIX | {"*"}:
                 continue  # 武侯区, 张家村: a place; 师李**: the name after it was masked
+            if _inside_longer_word(m, text, i, sl + given):
+                continue  # 哈尔滨, 乌鲁木齐, 汉密尔顿: a longer dictionary word starts here
             scores = [m.score.get(c, 0.0) for c in chars]
             mean = sum(scores) / given
             if min(scores) >= MIN_CHAR and mean >= (THRESHOLD_TWO if given == 2 else THRESHOLD_ONE):
@@ -113,6 +119,19 @@ def find_names(text: str) -> list[Finding]:
         else:
             i += 1
     return out
+
+
+def _inside_longer_word(m: Model, text: str, i: int, length: int) -> bool:
+    """A 3-5 character dictionary word starts at ``i`` past the candidate, or covers ``i``
+    from one or two characters before (呼和浩特 around 和浩特)."""
+    if any(text[i : i + k] in m.longer for k in range(length + 1, length + 4)):
+        return True
+    return any(
+        text[i - back : i - back + k] in m.longer
+        for back in (1, 2)
+        if i - back >= 0
+        for k in range(back + 1, 6)
+    )
 
 
 def _continues(m: Model, text: str, i: int) -> bool:
