@@ -1,8 +1,9 @@
 """Sample routes of the platform API: masking policies and sample builds.
 
-Changing a dataset's masking policy or building its sample: a provider reviewer of the
-dataset's owner, or an operator. Reading a policy (rules and parameters, never values):
-any signed-in user.
+Changing a dataset's masking policy: a provider reviewer of the dataset's owner (a
+change to an L4 column then waits for an operator, who approves or rejects it). Building
+its sample: the owner's provider reviewer, or an operator. Reading a policy (rules and
+parameters, never values): any signed-in user.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ router = APIRouter(prefix="/samples", tags=["samples"])
 class RuleIn(BaseModel):
     rule: str
     params: dict[str, Any] = Field(default_factory=dict)
+    justification: str | None = None  # keeping an L2+ column unmasked needs one
+
+
+class DecisionIn(BaseModel):
+    reason: str | None = None
 
 
 class BuildIn(BaseModel):
@@ -35,20 +41,26 @@ class BuildIn(BaseModel):
 
 def _policy_json(dataset: str, version: Any, created: bool = False) -> dict[str, Any]:
     return {"dataset": dataset, "version": version.version, "hash": version.policy_hash,
-            "rules": version.rules, "created": created}  # fmt: skip
+            "rules": version.rules, "status": version.status, "created": created}  # fmt: skip
 
 
 @router.get("/{dataset}/policy")
 def show_policy(dataset: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
-    """The current policy, or (version null) the one its classification would give."""
+    """The current policy, or (version null) the one its classification would give, and
+    a version waiting for an operator (``pending``), if any."""
     from hub.catalog import Catalog
     from sandbox.policy import Policies, default_rules
 
-    current = Policies(p).current(dataset)
+    policies = Policies(p)
+    current = policies.current(dataset)
+    pending = policies.pending(dataset)
     if current is None:
         rules = default_rules(Catalog(p).show(dataset))
-        return {"dataset": dataset, "version": None, "hash": None, "rules": rules}
-    return _policy_json(dataset, current)
+        data = {"dataset": dataset, "version": None, "hash": None, "rules": rules}
+    else:
+        data = _policy_json(dataset, current)
+    data["pending"] = _policy_json(dataset, pending) if pending else None
+    return data
 
 
 @router.post("/{dataset}/policy/{column}")
@@ -57,17 +69,34 @@ def set_rule(
 ) -> dict[str, Any]:
     from sandbox.policy import Policies
 
-    require_owner_reviewer(who, owner_of(p, dataset), also=("operator",))
-    return _policy_json(dataset, Policies(p, who.name).set_rule(dataset, column, body.rule,
-                                                                body.params))  # fmt: skip
+    require_owner_reviewer(who, owner_of(p, dataset))
+    version = Policies(p, who.name).set_rule(
+        dataset, column, body.rule, body.params, body.justification
+    )
+    return _policy_json(dataset, version)
 
 
 @router.delete("/{dataset}/policy/{column}")
 def unset_rule(dataset: str, column: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
     from sandbox.policy import Policies
 
-    require_owner_reviewer(who, owner_of(p, dataset), also=("operator",))
+    require_owner_reviewer(who, owner_of(p, dataset))
     return _policy_json(dataset, Policies(p, who.name).unset(dataset, column))
+
+
+@router.post("/{dataset}/policy-decision/{verdict}")
+def decide_policy(
+    dataset: str, verdict: str, body: DecisionIn, who: CallerDep, p: PlatformDep
+) -> dict[str, Any]:
+    """An operator approves or rejects the pending version (one that changes an L4 column)."""
+    from hub.errors import TrustlabError
+    from sandbox.policy import Policies
+
+    if verdict not in ("approve", "reject"):
+        raise TrustlabError(f"unknown decision {verdict!r}; use approve or reject")
+    who.require("operator")
+    version = Policies(p, who.name).decide(dataset, verdict == "approve", body.reason)
+    return _policy_json(dataset, version)
 
 
 @router.post("/{dataset}/build")

@@ -228,17 +228,26 @@ def policy_show(ctx: Context, dataset: str, fmt: str) -> None:
     if fmt == "json":
         emit_json(current)
         return
+    from sandbox.floor import level_of
+
     rules = registry()
-    table = Table("column", "rule", "params", "what it does")
+    table = Table("column", "level", "rule", "params", "what it does")
     info = ctx.api.get(f"/datasets/{dataset}")
     for col in info["columns"]:
-        spec = current["rules"].get(col["name"], {"rule": "keep", "params": {}})
+        spec = current["rules"].get(col["name"])
+        if spec is None:
+            needs = col["pii"] != "none" or level_of(col) >= 2
+            spec = {"rule": "(none: set one)" if needs else "keep", "params": {}}
         rule = rules.get(spec["rule"])
+        note = rule.note if rule else "a build is refused until the owner decides"
+        if spec.get("justification"):
+            note = f"kept unmasked: {spec['justification']}"
         table.add_row(
             col["name"],
+            str(col["level"]),
             spec["rule"],
             json.dumps(spec.get("params", {}), ensure_ascii=False) if spec.get("params") else "",
-            rule.note if rule else "(unknown rule)",
+            note,
         )
     if current["version"] is None:
         out.print(f"[bold]{dataset}[/] has no masking policy yet; version 1 will be:")
@@ -246,6 +255,12 @@ def policy_show(ctx: Context, dataset: str, fmt: str) -> None:
         out.print(f"[bold]{dataset}[/] masking policy v{current['version']} "
                   f"({current['hash'][:12]})")  # fmt: skip
     out.print(table)
+    pending = current.get("pending")
+    if pending:
+        out.print(
+            f"v{pending['version']} waits for an operator (it changes an L4 column): "
+            f"`trustlab sample policy approve {dataset}` or `... reject {dataset} --reason ...`"
+        )
 
 
 def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -266,15 +281,44 @@ def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--column", required=True)
 @click.option("--rule", "rule_name", required=True, help="Rule name (`trustlab sample rules`).")
 @click.option("--param", "params", multiple=True, help="Rule parameter KEY=VALUE (repeatable).")
+@click.option("--justification", help="Why an L2+ column may be kept unmasked (with --rule keep).")
 @pass_ctx
 def policy_set(
-    ctx: Context, dataset: str, column: str, rule_name: str, params: tuple[str, ...]
+    ctx: Context,
+    dataset: str,
+    column: str,
+    rule_name: str,
+    params: tuple[str, ...],
+    justification: str | None,
 ) -> None:
     """Mask COLUMN of DATASET with RULE (writes a new policy version; a provider reviewer of
-    the owner, or an operator)."""
-    body = {"rule": rule_name, "params": _params(params)}
+    the owner). A change to an L4 column waits for an operator's approval."""
+    body = {"rule": rule_name, "params": _params(params), "justification": justification}
     version = ctx.api.post(f"/samples/{dataset}/policy/{column}", body)
-    click.echo(f"{dataset} masking policy v{version['version']}: {column} -> {rule_name}")
+    waits = " (waits for an operator: `trustlab sample policy approve`)"
+    click.echo(
+        f"{dataset} masking policy v{version['version']}: {column} -> {rule_name}"
+        + (waits if version.get("status") == "pending" else "")
+    )
+
+
+@policy.command("approve")
+@click.argument("dataset")
+@pass_ctx
+def policy_approve(ctx: Context, dataset: str) -> None:
+    """Approve the pending policy version of DATASET (an operator, not its author)."""
+    version = ctx.api.post(f"/samples/{dataset}/policy-decision/approve", {})
+    click.echo(f"{dataset} masking policy v{version['version']} approved; builds use it now")
+
+
+@policy.command("reject")
+@click.argument("dataset")
+@click.option("--reason", required=True, help="Why (recorded in the ledger).")
+@pass_ctx
+def policy_reject(ctx: Context, dataset: str, reason: str) -> None:
+    """Reject the pending policy version of DATASET (an operator)."""
+    version = ctx.api.post(f"/samples/{dataset}/policy-decision/reject", {"reason": reason})
+    click.echo(f"{dataset} masking policy v{version['version']} rejected")
 
 
 @policy.command("unset")

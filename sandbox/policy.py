@@ -243,10 +243,10 @@ class Policies:
                 )
         else:
             rules[column] = after
-        info = self._check(name, rules, complete=False)
-        levels = {c["name"]: level_of(c) for c in info["columns"]}
+        levels = {c["name"]: level_of(c) for c in self.catalog.show(name)["columns"]}
         if column not in levels:
             raise PolicyError(f"{name!r} has no column {column!r}; columns: {', '.join(levels)}")
+        self._check(name, rules, complete=False)
         status = "pending" if levels[column] >= 4 else "active"
         detail = {"column": column, "before": before, "after": after}
         return self._write(name, rules, "masking_policy.update", detail, status)

@@ -21,7 +21,8 @@ Detector = Callable[[str], list[Span]]
 
 # Name-finding detectors, in the order they run; identifiers always run.
 DETECTORS: dict[str, Detector] = {
-    "patterns": lambda t: patterns.identifier_spans(t) + patterns.address_spans(t),
+    # Full-width forms folded to ASCII one character for one: offsets stay the same.
+    "patterns": lambda t: patterns.identifier_spans(patterns.fold(t)) + patterns.address_spans(t),
     "ner": names.ner_spans,
     "context": lambda t: names.context_spans(t) + names.ethnic_spans(t) + names.role_spans(t),
 }

@@ -143,8 +143,8 @@ def is_common_word(word: str) -> bool:
 
 def _name_span(start: int, word: str, source: str) -> Span | None:
     keep = surname_length(word)
-    if not keep or not 2 <= len(word) <= 4 or not _HAN_RE.fullmatch(word):
-        return None
+    if not keep or not 2 <= len(word) <= 4 or not _HAN_RE.fullmatch(word) or "某" in word:
+        return None  # 王某, 张某某: already anonymised
     return Span(start, start + len(word), "name", keep=keep, source=source)
 
 

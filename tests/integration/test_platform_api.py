@@ -79,6 +79,9 @@ def world(api_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     prov = hub.client("prov")
     prov.post("/datasets/taxpayers/columns/name", {"pii": "name", "level": "L3"})
     prov.post("/datasets/taxpayers/confirm")
+    # income is financial (PIPL sensitive, L3): default deny until its owner decides.
+    prov.post("/samples/taxpayers/policy/income", {"rule": "numeric_bucket",
+                                                   "params": {"width": 1000}})  # fmt: skip
     ops.post("/projects", {"name": "lab", "members": ["dev1"]})
     hub.client("dev1").post("/projects/lab/grants", {"dataset": "taxpayers"})
     prov.post("/projects/lab/grants/taxpayers/approve")
@@ -189,6 +192,8 @@ def test_classification_is_the_owners_decision(world: Any) -> None:
 def test_masking_policy_and_sample_build(world: Any) -> None:
     dev1, prov, ops = world.client("dev1"), world.client("prov"), world.client("ops")
     refused(lambda: dev1.post("/samples/taxpayers/policy/district", {"rule": "keep"}))
+    refused(lambda: ops.post("/samples/taxpayers/policy/district", {"rule": "keep"}))
+    refused(lambda: prov.post("/samples/taxpayers/policy-decision/approve", {}))
     refused(lambda: world.client("prov2").post("/samples/taxpayers/build", {"rows": 40}))
     assert prov.post("/samples/taxpayers/policy/district", {"rule": "keep"})["version"] >= 1
     built = ops.post("/samples/taxpayers/build", {"rows": 40})
