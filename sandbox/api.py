@@ -37,6 +37,7 @@ class BuildIn(BaseModel):
     by: str | None = None
     seed: int = 7
     min_k: int | None = Field(None, ge=2)
+    synthetic: bool = False
 
 
 def _policy_json(dataset: str, version: Any, created: bool = False) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def build(dataset: str, body: BuildIn, who: CallerDep, p: PlatformDep) -> dict[s
 
     require_owner_reviewer(who, owner_of(p, dataset), also=("operator",))
     req = BuildRequest(dataset, body.rows, body.all_rows, body.strategy, body.by, body.seed,
-                       None, body.min_k)  # fmt: skip
+                       None, body.min_k, body.synthetic)  # fmt: skip
     result = SampleBuilder(p, actor=who.name).build(req)
     data = asdict(result)
     data["gate"] = result.gate.to_json()

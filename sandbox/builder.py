@@ -32,6 +32,7 @@ from sandbox.masking import MaskingRule
 from sandbox.models import SampleBuild
 from sandbox.policy import Policies, PolicyVersion, check_rules, masking_context
 from sandbox.spark import read_dataset, spark_session
+from sandbox.synthetic import synthesize, synthetic_rules
 from sandbox.textpii.known import known_values
 
 STRATEGIES = ("random", "stratified")
@@ -57,6 +58,7 @@ class BuildRequest:
     seed: int = 7
     out: Path | None = None  # export here instead of publishing to the samples zone
     min_k: int | None = None
+    synthetic: bool = False  # generate rows (sandbox.synthetic) instead of masking real ones
 
 
 @dataclass
@@ -77,6 +79,7 @@ class BuildResult:
     gate: GateReport
     rules: dict[str, str] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
+    mode: str = "masked"  # masked | synthetic
 
 
 def sample_name(dataset: str) -> str:
@@ -138,10 +141,11 @@ class SampleBuilder:
         info = self.catalog.show(req.dataset)
         self._check_request(req, info)
         info = self.catalog.require_confirmed(req.dataset)
-        policy, created = Policies(self.platform, self.catalog.actor).ensure(req.dataset)
+        policies = Policies(self.platform, self.catalog.actor)
+        spec = policies.draft(req.dataset)  # written as version 1 only once the checks pass
         context = masking_context(self.platform)
         floor = self.settings.masking_floor
-        rules = check_rules(info, policy.rules, context, floor)
+        rules = check_rules(info, spec, context, floor)
 
         self.step("verifying the source is the registered version")
         version = self.catalog.check_unchanged(req.dataset)
@@ -149,27 +153,39 @@ class SampleBuilder:
         self.step("reading the source")
         source = read_dataset(spark, info, self.catalog.registration(req.dataset), self.settings)
         total = source.count()
-        if any(r.name == "free_text_redact" for r in rules.values()):
-            self.step("collecting the dataset's own PII values for free text")
-            known = known_values(source, info, self.settings.known_values_max)
-            rules = check_rules(info, policy.rules, replace(context, known_values=known), floor)
         wanted = None if req.all_rows else (req.rows or self.settings.sample_rows)
-        if wanted is not None and wanted > total:
-            raise TrustlabError(
-                f"{req.dataset!r} has {total:,} rows, fewer than --rows {wanted:,}; ask for at "
-                "most that many, or use --all to mask every row"
-            )
-        self.step("sampling")
-        sampled = _sample(source, req, wanted, total)
-        masked = _mask(sampled, rules)
+        if req.synthetic:
+            if total == 0:
+                raise TrustlabError(
+                    f"{req.dataset!r} has no rows: a synthetic sample learns its formats and "
+                    "distributions from the data; register a version with rows first"
+                )
+            self.step("generating synthetic rows")
+            masked = synthesize(spark, source, info, wanted or total, req.seed,
+                                self.settings.sample_min_k)  # fmt: skip
+            rules = synthetic_rules(info, context)
+        else:
+            if any(r.name == "free_text_redact" for r in rules.values()):
+                self.step("collecting the dataset's own PII values for free text")
+                known = known_values(source, info, self.settings.known_values_max)
+                rules = check_rules(info, spec, replace(context, known_values=known), floor)
+            if wanted is not None and wanted > total:
+                raise TrustlabError(
+                    f"{req.dataset!r} has {total:,} rows, fewer than --rows {wanted:,}; ask for "
+                    "at most that many, or use --all to mask every row"
+                )
+            self.step("sampling")
+            masked = _mask(_sample(source, req, wanted, total), rules)
+        policy, created = policies.ensure(req.dataset)
 
         staging = Path(self.settings.zone("samples")) / ".staging" / uuid.uuid4().hex
         try:
             self.step("masking and writing")
             masked.write.parquet(str(staging / "data"))
             written = spark.read.parquet(str(staging / "data"))
+            # Synthetic rows belong to no one: there is no class of real people to protect.
             qis = [c["name"] for c in info["columns"] if c["quasi_identifier"]]
-            qis = [c for c in qis if c in written.columns]
+            qis = [c for c in qis if c in written.columns and not req.synthetic]
             self.step("measuring k-anonymity")
             min_k = req.min_k or self.settings.sample_min_k
             k, suppressed, final = _k_anonymity(written, qis, min_k)
@@ -187,6 +203,7 @@ class SampleBuilder:
                 info,
                 rules,
                 self.settings.hash_algorithm,
+                synthetic=req.synthetic,
             )
             rows = spark.read.parquet(str(data_dir)).count()
             result_args = {
@@ -201,6 +218,7 @@ class SampleBuilder:
                 "gate": report,
                 "rules": {c: r.label for c, r in rules.items()},
                 "columns": list(written.columns),
+                "mode": "synthetic" if req.synthetic else "masked",
             }
             if not report.passed:
                 self._record_rejection(req, version, policy, report, result_args)
@@ -236,7 +254,7 @@ class SampleBuilder:
             dataset_version_id=version_id,
             policy_id=policy.id,
             status=status,
-            strategy="all" if req.all_rows else req.strategy,
+            strategy="synthetic" if req.synthetic else ("all" if req.all_rows else req.strategy),
             stratify_by=req.by,
             seed=req.seed,
             rows_requested=None if req.all_rows else (req.rows or self.settings.sample_rows),
@@ -261,6 +279,7 @@ class SampleBuilder:
             "policy_version": policy.version,
             "policy_hash": policy.policy_hash,
             "strategy": "all" if req.all_rows else req.strategy,
+            "mode": args["mode"],
             "stratify_by": req.by,
             "seed": req.seed,
             "rows": args["rows"],
@@ -375,7 +394,9 @@ class SampleBuilder:
             content_hash=content_hash, hash_algorithm=self.settings.hash_algorithm,
             location=str(final), rows=args["rows"], size_bytes=fingerprint.size_bytes,
             columns=[DerivedColumn(c["name"], c["type"], c["pii"], int(c["level"][1:]),
-                                   c["quasi_identifier"], f"masked by {rules[c['name']]}")
+                                   c["quasi_identifier"],
+                                   "synthetic" if args["mode"] == "synthetic"
+                                   else f"masked by {rules[c['name']]}")
                      for c in kept],
         )  # fmt: skip
         actor = self._actor()

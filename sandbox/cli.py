@@ -108,7 +108,13 @@ def sample() -> None:
 @click.option("--strategy", type=click.Choice(["random", "stratified"]), default="random")
 @click.option("--by", help="Column to stratify by (with --strategy stratified).")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--min-k", type=int, help="Suppress rows until every quasi-identifier class has k.")
+@click.option(
+    "--min-k", type=int, help="k-anonymity to reach (default and floor: TRUSTLAB_SAMPLE_MIN_K)."
+)
+@click.option(
+    "--synthetic", is_flag=True, help="Generate rows with the data's formats and distributions "
+    "instead of masking real ones (no real row reaches the sample)."
+)  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_ctx
 def sample_build(
@@ -120,17 +126,21 @@ def sample_build(
     by: str | None,
     seed: int,
     min_k: int | None,
+    synthetic: bool,
     fmt: str,
 ) -> None:
     """Sample DATASET, mask it by its policy, gate it for leaks, publish it (a provider
-    reviewer of its owner, or an operator)."""
+    reviewer of its owner, or an operator). With --synthetic, generate it instead."""
     from types import SimpleNamespace
 
     if rows is not None and all_rows:
         raise click.UsageError("--rows and --all exclude each other")
+    if synthetic and (strategy != "random" or by):
+        raise click.UsageError("--synthetic generates rows; --strategy and --by do not apply")
     body = {"rows": rows, "all_rows": all_rows, "strategy": strategy, "by": by, "seed": seed,
-            "min_k": min_k}  # fmt: skip
-    err.print(f"building a sample of {dataset} on the platform (sample, mask, leak gate) …")
+            "min_k": min_k, "synthetic": synthetic}  # fmt: skip
+    what = "generate, leak gate" if synthetic else "sample, mask, leak gate"
+    err.print(f"building a sample of {dataset} on the platform ({what}) …")
     data = ctx.api.post(f"/samples/{dataset}/build", body)
     if fmt == "json":
         emit_json(data)
@@ -145,6 +155,8 @@ def sample_build(
         f"{result.status} {where}: {result.rows:,} of {result.source_rows:,} rows, "
         f"hash {result.content_hash[:12]}, policy v{result.policy_version}"
     )
+    if data.get("mode") == "synthetic":
+        click.echo("synthetic rows: same schema, formats and distributions; no real row")
     if result.quasi_identifiers:
         click.echo(
             f"k-anonymity over {', '.join(result.quasi_identifiers)}: k={result.k_anonymity}"

@@ -202,6 +202,19 @@ class Policies:
             )  # fmt: skip
             return _version(name, row)
 
+    def draft(self, name: str) -> Rules:
+        """The rules a build would use now, without writing anything: the current
+        version's, or those version 1 would get from the classification."""
+        current = self.current(name)
+        if current is not None:
+            return current.rules
+        if self.pending(name) is not None:
+            raise InvalidState(
+                f"the first masking policy of {name!r} waits for an operator: "
+                f"`trustlab sample policy approve {name}`"
+            )
+        return default_rules(self.catalog.require_confirmed(name))
+
     def ensure(self, name: str) -> tuple[PolicyVersion, bool]:
         """The current policy, creating version 1 from the classification when there is none.
 

@@ -335,3 +335,45 @@ def test_sql_table_source(platform: Platform, tmp_path: Path) -> None:
     df = pd.read_parquet(result.location)
     assert not any(is_resident_id(v) for v in df["身份证号"])
     assert df["收入"].dtype.kind == "i"
+
+
+def test_synthetic_sample_has_the_schema_and_no_real_value(
+    platform: Platform, tmp_path: Path
+) -> None:
+    from sandbox.validators import is_bank_card
+
+    result = SampleBuilder(platform, actor="tester").build(
+        BuildRequest("people", rows=400, seed=9, out=tmp_path / "syn", synthetic=True)
+    )
+    assert result.gate.passed and result.mode == "synthetic"
+    assert result.rows + result.suppressed_rows == 400
+    df = pd.read_parquet(result.location)
+    source = pd.DataFrame(source_rows(platform))
+    assert list(df.columns) == list(source.columns)
+    for column in ("name", "id_number", "mobile", "bank_card", "email", "plate", "address"):
+        assert not set(df[column].dropna()) & set(source[column]), column
+    assert not any(is_resident_id(v) for v in df["id_number"].dropna())  # wrong check digits
+    assert not any(is_bank_card(v) for v in df["bank_card"].dropna())  # Luhn fails
+    assert all(len(v) == 18 for v in df["id_number"].dropna())
+    assert all(is_mobile(v) for v in df["mobile"].dropna())  # valid-looking, not real
+    assert set(df["district"].dropna()) <= set(source["district"])  # frequent values only
+    income = df["income"].dropna().astype(float)
+    real = source["income"].astype(float)
+    assert real.quantile(0.1) <= income.median() <= real.quantile(0.9)
+    with platform.db.session() as s:
+        build = s.scalars(select(SampleBuild).order_by(SampleBuild.id.desc())).first()
+        assert build is not None and build.strategy == "synthetic"
+
+
+def test_synthetic_sample_of_an_empty_dataset_refuses(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("city,phone\n", encoding="utf-8")
+    catalog = Catalog(platform, "tester")
+    catalog.register(Registration(str(path)), "empty_syn", "hz-civil")
+    catalog.confirm("empty_syn")
+    before = actions(platform)
+    with pytest.raises(TrustlabError, match="has no rows: a synthetic sample"):
+        SampleBuilder(platform, actor="tester").build(
+            BuildRequest("empty_syn", synthetic=True, out=tmp_path / "o")
+        )
+    assert actions(platform) == before  # not even a first policy version is written
