@@ -121,10 +121,12 @@ class Settings(BaseSettings):
             "name": {"head": 2, "tail": 0},
             "email": {"head": 1, "tail": 0},
             "plate": {"head": 2, "tail": 0},
+            "free_text": {"names": 1},
         },
         description="Most a rule may leave visible per PII type, as characters kept at the "
-        'start (head) and end (tail), as JSON, e.g. {"id_card": {"head": 6, "tail": 4}}. A '
-        "policy revealing more is refused.",
+        'start (head) and end (tail), as JSON, e.g. {"id_card": {"head": 6, "tail": 4}}; '
+        '"free_text": {"names": 1} requires name finding in free text. A policy revealing '
+        "more is refused.",
     )
     demo_rows: int = Field(100_000, ge=1, description="Rows of the demo population.")
     demo_seed: int = Field(7, description="Seed of the demo population.")

@@ -799,6 +799,16 @@ class Pseudonym(MaskingRule):
 # --- free text ------------------------------------------------------------------------------
 
 
+# Every identifier pattern needs a digit (ASCII, full-width or Chinese), an '@' or a plate
+# prefix (a province abbreviation and a letter).
+_IDENTIFIER_GUARD = (
+    "[0-9\uff10-\uff19@\uff20\u3007\u96f6\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03"
+    "\u516b\u4e5d\u5341]|[\u4eac\u6d25\u6caa\u6e1d\u5180\u8c6b\u4e91\u8fbd\u9ed1\u6e58"
+    "\u7696\u9c81\u65b0\u82cf\u6d59\u8d63\u9102\u6842\u7518\u664b\u8499\u9655\u5409"
+    "\u95fd\u8d35\u7ca4\u9752\u85cf\u5ddd\u5b81\u743c\u4f7f\u9886][A-Za-z]"
+)
+
+
 class FreeTextRedact(MaskingRule):
     name = "free_text_redact"
     version = 2
@@ -834,9 +844,16 @@ class FreeTextRedact(MaskingRule):
         return self.masker.mask(str(value))
 
     def spark(self, column: Any, dtype: Any) -> Any:
-        _, T = _spark()
-        # The Python reference itself, on Arrow batches: one definition, no drift.
-        return vectorized(self.masker.mask, T.StringType())(column.cast("string"))
+        F, T = _spark()
+        text = column.cast("string")
+        # The Python reference itself, on Arrow batches: one definition, no drift. Spark
+        # calls the UDF for every row whatever the condition around it, so rows that cannot
+        # hold a match cross the Arrow boundary as nulls and keep their text.
+        candidate = text.rlike(_IDENTIFIER_GUARD)
+        if self.params["names"]:
+            candidate = candidate | text.rlike(rf"[{HAN}]{{2}}")
+        masked = vectorized(self.masker.mask, T.StringType())(F.when(candidate, text))
+        return F.when(candidate, masked).otherwise(text)
 
 
 # --- registry -------------------------------------------------------------------------------

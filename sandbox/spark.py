@@ -13,6 +13,14 @@ from hub.settings import Settings
 _SESSION: Any = None
 
 
+def stop_spark() -> None:
+    """Stop this process's session (the next ``spark_session`` starts a new one)."""
+    global _SESSION
+    if _SESSION is not None:
+        _SESSION.stop()
+        _SESSION = None
+
+
 def spark_session(settings: Settings) -> Any:
     """One SparkSession per process, configured from settings (quiet, UTC, no UI)."""
     global _SESSION

@@ -429,11 +429,12 @@ def test_business_columns_are_not_pii(header: str, data_type: str, make) -> None
 @pytest.mark.parametrize(
     "header", ["salary", "monthly_income", "月收入", "诊断结果", "accountBalance"]
 )
-def test_business_financial_and_health_headers_are_internal(header: str) -> None:
+def test_financial_and_health_headers_are_pipl_sensitive(header: str) -> None:
     r = _rng(17)
     proposal = classify(header, [f"{r.uniform(0, 1e5):.2f}" for _ in range(N)], "decimal")
     assert proposal.pii_type == "none"
-    assert proposal.level is Level.L2
+    assert proposal.level is Level.L3  # PIPL sensitive personal information: L3 at least
+    assert "PIPL sensitive" in proposal.evidence
 
 
 def test_district_names_are_quasi_identifiers_not_names() -> None:
