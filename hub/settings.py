@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="Largest share of a sample's rows k-anonymity may suppress; a build "
         "that would suppress more is refused (generalize a quasi-identifier instead).",
     )
+    free_text_max_chars: int = Field(
+        65_536,
+        ge=1,
+        description="Longest cell the free-text masker takes; a build over a column with "
+        "longer cells is refused (redact or drop that column, or raise this).",
+    )
     known_values_max: int = Field(
         2_000_000,
         ge=0,

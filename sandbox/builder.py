@@ -126,6 +126,25 @@ class SampleBuilder:
         if req.out is not None and req.out.exists() and any(req.out.iterdir()):
             raise TrustlabError(f"--out {req.out} is not empty; choose a new or empty folder")
 
+    def _check_free_text(self, source: Any, rules: dict[str, MaskingRule]) -> None:
+        """Refuse, before any work, a free-text column with cells too long to mask."""
+        from pyspark.sql import functions as F
+
+        columns = [c for c, r in rules.items() if r.name == "free_text_redact"]
+        if not columns:
+            return
+        limit = self.settings.free_text_max_chars
+        longest = source.agg(
+            *[F.max(F.length(F.col(f"`{c}`").cast("string"))).alias(c) for c in columns]
+        ).collect()[0]
+        for c in columns:
+            if (longest[c] or 0) > limit:
+                raise TrustlabError(
+                    f"column {c!r} holds cells of {longest[c]:,} characters; the free-text "
+                    f"masker takes at most {limit:,} (setting free_text_max_chars): redact or "
+                    "drop the column, or raise the setting; nothing was published"
+                )
+
     def _check_suppression(self, suppressed: int, rows: int, min_k: int, qis: list[str]) -> None:
         share = self.settings.sample_max_suppressed
         if rows and suppressed > share * rows:
@@ -165,6 +184,7 @@ class SampleBuilder:
                                 self.settings.sample_min_k)  # fmt: skip
             rules = synthetic_rules(info, context)
         else:
+            self._check_free_text(source, rules)
             if any(r.name == "free_text_redact" for r in rules.values()):
                 self.step("collecting the dataset's own PII values for free text")
                 known = known_values(source, info, self.settings.known_values_max)

@@ -377,3 +377,29 @@ def test_synthetic_sample_of_an_empty_dataset_refuses(platform: Platform, tmp_pa
             BuildRequest("empty_syn", synthetic=True, out=tmp_path / "o")
         )
     assert actions(platform) == before  # not even a first policy version is written
+
+
+def test_free_text_faults_refuse_or_pass_cleanly(platform: Platform, tmp_path: Path) -> None:
+    catalog = Catalog(platform, "tester")
+    huge = tmp_path / "huge.csv"
+    huge.write_text("city,备注\n" + "".join(
+        f"杭州,{'本人张三来电' * (12000 if i == 0 else 1)}\n" for i in range(30)
+    ), encoding="utf-8")  # fmt: skip
+    catalog.register(Registration(str(huge)), "huge_notes", "hz-civil")
+    catalog.classify("huge_notes", "备注", pii="free_text", level="L3")
+    catalog.confirm("huge_notes")
+    before = actions(platform)
+    with pytest.raises(TrustlabError, match="holds cells of 72,000 characters"):
+        SampleBuilder(platform, actor="tester").build(
+            BuildRequest("huge_notes", all_rows=True, out=tmp_path / "h")
+        )
+    assert actions(platform) == before
+    empty = tmp_path / "empty_notes.csv"
+    empty.write_text("city,备注\n" + "杭州,\n" * 30, encoding="utf-8")
+    catalog.register(Registration(str(empty)), "empty_notes", "hz-civil")
+    catalog.classify("empty_notes", "备注", pii="free_text", level="L3")
+    catalog.confirm("empty_notes")
+    result = SampleBuilder(platform, actor="tester").build(
+        BuildRequest("empty_notes", all_rows=True, out=tmp_path / "e")
+    )
+    assert result.gate.passed and pd.read_parquet(result.location)["备注"].isna().all()
