@@ -396,7 +396,8 @@ def up_demo_sample(platform: Platform) -> None:
     with steps_progress() as step:
         result = SampleBuilder(platform, step, actor=HOST).build(BuildRequest(DEMO_NAME))
     click.echo(
-        f"published {result.sample_dataset} v{result.version}: {result.rows:,} masked rows, "
+        f"published {result.sample_dataset} v{result.version}: {result.rows:,} masked rows "
+        f"({result.suppressed_rows:,} suppressed for k-anonymity, k={result.k_anonymity}), "
         f"leak gate {'passed' if result.gate.passed else 'FAILED'}"
     )
 

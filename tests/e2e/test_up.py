@@ -5,6 +5,7 @@ pipeline deployed, JupyterHub serving)."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 from conftest import HubUnderTest
@@ -15,7 +16,14 @@ from sandbox.cli import DEMO_ACCOUNTS, DEMO_TRUTH
 def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
     first = hub_under_test.up
     assert "people" in first.stdout and "confirmed" in first.stdout
-    assert "published people.sample v1: 10,000 masked rows, leak gate passed" in first.stdout
+    published = re.search(
+        r"published people\.sample v1: ([\d,]+) masked rows \(([\d,]+) suppressed for "
+        r"k-anonymity, k=(\d+)\), leak gate passed",
+        first.stdout,
+    )
+    assert published, first.stdout
+    rows, suppressed, k = (int(g.replace(",", "")) for g in published.groups())
+    assert rows + suppressed == 10_000 and suppressed < 100 and k >= 5
     # The classifier proposed every PII column right by itself: the demo corrected nothing.
     assert "correcting proposal" not in first.stdout
     password = hub_under_test.credentials["demo-dev"]
@@ -43,6 +51,7 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "dataset.register",
         "dataset.confirm",
         "masking_policy.create",
+        "masking_policy.update",  # income: the owner's decision for an L3 column
         "sample.publish",
         *["user.add"] * len(DEMO_ACCOUNTS),
         "project.create",

@@ -79,9 +79,11 @@ def world(api_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     prov = hub.client("prov")
     prov.post("/datasets/taxpayers/columns/name", {"pii": "name", "level": "L3"})
     prov.post("/datasets/taxpayers/confirm")
-    # income is financial (PIPL sensitive, L3): default deny until its owner decides.
+    # income is financial (PIPL sensitive, L3) and the taxpayer number is L2 tax business
+    # data: default deny until their owner decides.
     prov.post("/samples/taxpayers/policy/income", {"rule": "numeric_bucket",
                                                    "params": {"width": 1000}})  # fmt: skip
+    prov.post("/samples/taxpayers/policy/纳税人识别号", {"rule": "pseudonym"})
     ops.post("/projects", {"name": "lab", "members": ["dev1"]})
     hub.client("dev1").post("/projects/lab/grants", {"dataset": "taxpayers"})
     prov.post("/projects/lab/grants/taxpayers/approve")

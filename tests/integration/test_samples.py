@@ -322,8 +322,8 @@ def test_sql_table_source(platform: Platform, tmp_path: Path) -> None:
     catalog.register(Registration(url, table="residents"), name, "hz-civil")
     catalog.confirm(name)
     builder = SampleBuilder(platform, actor="tester")
-    # 收入 is L2 business data: default deny until its owner decides.
-    with pytest.raises(PolicyError, match="'收入' is classified as L2"):
+    # 收入 is income: PIPL sensitive (financial), L3; default deny until its owner decides.
+    with pytest.raises(PolicyError, match="'收入' is classified as L3"):
         builder.build(BuildRequest(name, rows=100, seed=1))
     with pytest.raises(PolicyError, match="needs a justification"):
         Policies(platform, "tester").set_rule(name, "收入", "keep", {})
