@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sandbox.textpii import names, patterns
@@ -27,6 +26,7 @@ DETECTORS: dict[str, Detector] = {
     "context": lambda t: names.context_spans(t) + names.ethnic_spans(t) + names.role_spans(t),
 }
 ALL = ("patterns", "ner", "context", "known")
+CACHE_SIZE = 65_536
 
 
 @dataclass
@@ -35,6 +35,9 @@ class TextMasker:
 
     use: tuple[str, ...] = ALL
     known: KnownValues = field(default_factory=KnownValues)
+    # Templated notes repeat: a per-masker cache, so it goes away with the masker (and its
+    # automaton) instead of pinning them in a long-lived process.
+    _cache: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def spans(self, text: str) -> list[Span]:
         found: list[Span] = []
@@ -52,7 +55,15 @@ class TextMasker:
     def mask(self, text: str | None) -> str | None:
         if text is None:
             return None
-        return _cached_mask(self, text) if len(text) < 512 else apply(text, self.spans(text))
+        hit = self._cache.get(text)
+        if hit is not None:
+            return hit
+        out = apply(text, self.spans(text))
+        if len(text) < 512:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[text] = out
+        return out
 
     def mask_array(self, array: Any) -> Any:
         """Mask a pyarrow string array (one Arrow batch), nulls kept."""
@@ -60,14 +71,6 @@ class TextMasker:
 
         values = array.to_pylist()
         return pa.array([self.mask(v) for v in values], type=pa.string())
-
-    def __hash__(self) -> int:
-        return hash((self.use, id(self.known)))
-
-
-@lru_cache(maxsize=65_536)  # templated notes repeat; the cache is per worker process
-def _cached_mask(masker: TextMasker, text: str) -> str:
-    return apply(text, masker.spans(text))
 
 
 def is_masked(text: str) -> bool:
