@@ -5,10 +5,11 @@
 
 Every engine masks the same demo population (``sandbox.demo``) by the same rules (see
 bench/README.md) and reads/writes Parquet. The floor is a plain Spark Parquet read+write
-of the same data. trustlab runs twice: with its default policy (free text also masks any
-7+ digit run and finds person names with jieba) and like-for-like with the peers (names
-off). Its *mask+write* phase is what compares with the peers; the full build adds the
-source re-hash, k-anonymity and the leak gate, reported separately. Prints one table.
+of the same data. trustlab runs with names in free text on (its default) and off
+(like-for-like with the peers; the floor setting is relaxed for it), first with 2 task
+threads and then with 1 (``--no-one-thread`` skips that). Its *mask+write* phase is what
+compares with the peers; the full build adds the source re-hash, collecting the dataset's
+own PII values, k-anonymity and the leak gate, reported separately. Prints one table.
 """
 
 from __future__ import annotations
