@@ -51,7 +51,6 @@ _VALUE_TESTS = {
     "identity": lambda v: bool(_IDENTITY.search(v)),
     "location": lambda v: bool(_COORD.match(v)),
 }
-_HEADER_TOKEN = re.compile(r"[a-z]+|[^\x00-\x7f]+")
 
 
 def _header_category(header: str) -> str | None:

@@ -1,8 +1,8 @@
 """One masker for free text: run the chosen detectors, merge their spans, star them.
 
-``TextMasker`` is the single Python definition of free-text masking. The sample builder
-runs it on Arrow batches (``mask_array``); the column rule ``free_text_redact`` and the
-API gateway call ``mask`` on single values. Detectors are named so a benchmark can leave
+``TextMasker`` is the single Python definition of free-text masking. The column rule
+``free_text_redact`` calls ``mask`` on single values, and the sample builder runs the same
+``mask`` on Arrow batches (a vectorized UDF). Detectors are named so a benchmark can leave
 each one out and measure what it contributes.
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sandbox.textpii import names, patterns
 from sandbox.textpii.known import KnownValues
-from sandbox.textpii.spans import STAR, Span, apply
+from sandbox.textpii.spans import Span, apply
 
 Detector = Callable[[str], list[Span]]
 
@@ -64,14 +63,3 @@ class TextMasker:
                 self._cache.clear()
             self._cache[text] = out
         return out
-
-    def mask_array(self, array: Any) -> Any:
-        """Mask a pyarrow string array (one Arrow batch), nulls kept."""
-        import pyarrow as pa
-
-        values = array.to_pylist()
-        return pa.array([self.mask(v) for v in values], type=pa.string())
-
-
-def is_masked(text: str) -> bool:
-    return STAR in text
