@@ -44,7 +44,10 @@ LEFT_WORDS = tuple(
 落款 致电 联系 通知 告知 陪同 委托 转告 转交 交给 交由 找到 询问 约见 探望 看望 接待 指派 安排
 先生 女士 约谈 走访 拜访 协助 帮助 感谢 表扬 批评 接诊 老人 发现 看到 遇到 提醒 督促 要求 回访
 其女 其子 其妻 其夫 其母 其父 长子 次子 长女 次女 之子 之女 涉案人员 嫌疑人 犯罪嫌疑人 被害人
-受害人 同桌 目击群众 目击者 群众 邻座
+受害人 同桌 目击群众 目击者 群众 邻座 子女 孩子 小孩 孙辈 教师 辅导员 导师 客户 顾客 用户 会员 学员
+教练 导游 导医
+护工 保姆 月嫂 厨师 园长 店员 营业员 收银员 出租方 承租方 借款人 出借人 担保人 买方 卖方 甲方 乙方
+责令 勒令 命令 授权 指定 任命 聘请 邀请 派遣 劝导 劝说 催促 批准 处罚
 """.split()
 )
 # After a name: titles, honorifics, speech and action verbs (enough on their own) ...
@@ -55,6 +58,7 @@ RIGHT_WORDS = tuple(
 称 说 讲 表示 反映 反应 来电 来访 来信 来函 投诉 举报 咨询 询问 报称 诉称 自述 自称 陈述 签字
 签名 确认 报案 申请 办理 缴纳 缴费 驾驶 乘坐 就诊 入院 出院 住院 主诉 提出 提交 要求 希望 认为
 告诉 介绍 回电 回复 同意 拒绝 系 陪同 负责 签收 领取 到场 到达 拾获 离开 死亡 去世 受伤
+（系 (系 （男 （女 (男 (女
 """.split()
 )
 # ... and function characters and punctuation (enough next to a boundary or a left word).
@@ -68,14 +72,19 @@ WEAK_RIGHT = tuple(
 _BOUNDARY_BEFORE = set("（(「“\"'：:，,、；;。！!？? \t\n/|\u3000")
 _BRACKETS = {"（": "）", "(": ")", "「": "」", "“": "”", "【": "】", "[": "]"}
 # Third characters that cannot end a three-character name in running text.
-_FUNCTION = set("的在于因称说是和与及已也都就对把被从向到为了来去先女男同等将由让给请均曾现未系")
+_FUNCTION = set(
+    "的在于因称说是和与及已也都就对把被从向到为了来去先女男同等将由让给请均曾现未系吗呢吧啊呀嘛"
+)
 # Characters ending role words (站务员, 医师, 科长 ...) and connectors between role and name.
-_ROLE_SUFFIX = set("员师长官警工士人")
+_ROLE_SUFFIX = set("员师长官警工士人者医方")
 # Prepositions and conjunctions: enough before a name when a function word follows it.
 _WEAK_LEFT = set("与和及同跟对向给把被由让将为帮替请叫经")
+# An institution's last character right before a name: 内科温建华, 派出所张三.
+_AFTER_INSTITUTION = set("科局所院站队部处办署馆校厂司行社")
+_BED = re.compile(r"\d+\s*(?:床|号床)$")  # 3床张三: a hospital bed number
 _CONNECTOR = re.compile(r"(?:为|是|叫|名叫|：|:|\s)$")
 # Last characters of institutions and places: 卫健委, 派出所 are not people.
-_INSTITUTION_ENDINGS = set("委局厅所院站队部处科办署馆校厂司行社会园场区县市省镇乡村路街巷")
+_INSTITUTION_ENDINGS = set("委局厅所院站队部处科办署馆校厂司行社会园苑场区县市省镇乡村路街巷人者员")
 _NON_NAME_TAGS = set("tmqfpcudr")  # time, numeral, measure, direction, function words
 _MIN_WORD_FREQ = 30  # a dictionary word this common that is not a name is not a name
 
@@ -90,15 +99,18 @@ LEFT_VERBS = frozenset(
     """
 姓名 名叫 叫做 名为 署名 签名 落款 致电 联系 通知 告知 陪同 委托 转告 转交 交给 交由 找到 询问 约见
 探望 看望 接待 指派 安排 约谈 走访 拜访 协助 帮助 感谢 表扬 批评 接诊 回访 发现 看到 遇到 提醒 督促
-要求 会诊
+要求 会诊 责令 勒令 命令 授权 指定 任命 聘请 邀请 派遣 劝导 劝说 催促 批准 处罚
 """.split()
 )
 ROLE_NOUNS = tuple(w for w in LEFT_WORDS if w not in LEFT_VERBS)
 _LEFT_RE = _alternation(LEFT_WORDS, "$")
 _ROLE_RE = _alternation(ROLE_NOUNS, "$")
+_VERB_RE = _alternation(tuple(LEFT_VERBS), "$")
+_TITLE_RE = re.compile("先生|女士|小姐|同志|师傅|老师|医生|主任|经理|律师|警官")
 _ROLE_END = _alternation(tuple(w for w in ROLE_NOUNS if len(w) >= 2 and w not in ("家属", "物业")))
 _RIGHT_RE = _alternation(RIGHT_WORDS)
-_WEAK_RE = re.compile(_alternation(WEAK_RIGHT).pattern + r"|\s")
+# 处 after a person is "at X's place" (转李斌处, 王五处领取), unless it starts a word (处理).
+_WEAK_RE = re.compile(_alternation(WEAK_RIGHT).pattern + r"|\s|处(?![理罚于置分长境方在以])")
 _LEFT_WINDOW = max(len(w) for w in LEFT_WORDS)
 
 
@@ -145,6 +157,8 @@ def _name_span(start: int, word: str, source: str) -> Span | None:
     keep = surname_length(word)
     if not keep or not 2 <= len(word) <= 4 or not _HAN_RE.fullmatch(word) or "某" in word:
         return None  # 王某, 张某某: already anonymised
+    if word in surnames.COMPOUND or (len(word) == 4 and keep == 1 and word in _word_tags()):
+        return None  # 尉迟 alone; 严格遵守, 雷雨大风: a dictionary word, not a 4-character name
     return Span(start, start + len(word), "name", keep=keep, source=source)
 
 
@@ -152,7 +166,7 @@ def ner_spans(text: str) -> list[Span]:
     """Names the jieba tagger finds (``nr``/``nrfg``/``nrt``), split pieces joined."""
     if not _TWO_HAN.search(text):
         return []
-    words = [(w.word, w.flag) for w in _jieba().cut(text)]
+    words = _split_glue([(w.word, w.flag) for w in _jieba().cut(text)])
     spans: list[Span] = []
     pos = 0
     i = 0
@@ -183,7 +197,79 @@ def ner_spans(text: str) -> list[Span]:
                 spans.append(span)
         pos = start + len(word)
         i += 1
+    return spans + _isolated_surnames(text, words)
+
+
+# Tags of tokens that cannot be a given name: function words, numbers, measures, times,
+# directions, pronouns, punctuation, interjections and onomatopoeia.
+_NOT_GIVEN_TAGS = set("pucdrmqftxyeoz")
+_TITLES = frozenset(LEFT_WORDS) | frozenset(RIGHT_WORDS)
+# Characters jieba's HMM glues onto the name after them: prepositions, role suffixes and
+# institution endings (经王 + 桂兰, 科李斌, 由高萍).
+_GLUE = _WEAK_LEFT | _ROLE_SUFFIX | (_INSTITUTION_ENDINGS - set("人者员"))
+_COUNTING = set("一二两三四五六七八九十百千几每这那逐各该此某整半数")
+
+
+def _isolated_surnames(text: str, words: list[tuple[str, str]]) -> list[Span]:
+    """A clear surname that jieba could join to no word, followed by a one- or
+    two-character token that is no function word: 被吴富贵推搡, 就诊者刘宏伟发生.
+
+    jieba's dictionary holds the everyday words a surname character starts (黄金, 周末,
+    张贴); a surname left on its own, or glued by the HMM onto the character before it
+    (经王 + 桂兰), is almost always the start of a name.
+    """
+    spans: list[Span] = []
+    tags = _word_tags()
+    pos = 0
+    offsets = []
+    for word, _ in words:
+        offsets.append(pos)
+        pos += len(word)
+    for i, (word, flag) in enumerate(words[:-1]):
+        start = offsets[i] + len(word) - 1
+        if word[-1] not in surnames.CLEAR or (flag.startswith("nr") and len(word) > 1):
+            continue
+        if len(word) == 2 and (word in tags or word[0] not in _GLUE):
+            continue  # 国王, 补付: a word ending in a surname character
+        if len(word) > 2 or (start and (text[start - 1] in _COUNTING or text[start - 1].isdigit())):
+            continue  # 三张, 逐张, 5楼: a measure word
+        prev = words[i - 1][0] if len(word) == 1 and i else ""
+        if len(prev) == 1 and _is_han(prev) and prev not in _WEAK_LEFT | _ROLE_SUFFIX:
+            continue  # 补 + 付 + 车费: the surname character may end a word jieba lacks
+        given, gflag = words[i + 1]
+        if not 1 <= len(given) <= 2 or not all(_is_han(c) for c in given) or "某" in given:
+            continue
+        if gflag[:1] in _NOT_GIVEN_TAGS or given in _FUNCTION or is_common_word(word[-1] + given):
+            continue
+        if given in _TITLES or gflag in ("v", "vn", "vd"):  # 王主任, 季 + 结束
+            continue
+        after = words[i + 2][0] if i + 2 < len(words) else ""
+        if len(given) == 1 and len(after) == 1 and _is_han(after) and after not in _FUNCTION:
+            continue  # 李 + 子 + 园: a three-character word the dictionary lacks
+        if given[-1] in _INSTITUTION_ENDINGS:
+            continue  # 苑 + 小区
+        end = start + 1 + len(given)
+        spans.append(Span(start, end, "name", keep=1, source="ner"))
     return spans
+
+
+def _split_glue(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """jieba's HMM glues a preposition or an institution's last character onto the name
+    after it (科王 + 健, 由高萍): split it off so the name can be joined and judged."""
+    out = []
+    for word, flag in words:
+        if (
+            flag.startswith("nr")
+            and len(word) >= 2
+            and word[0] in _GLUE
+            and not surname_length(word)
+            and surname_length(word[1:])
+            and not is_common_word(word[:2])
+        ):
+            out += [(word[0], "x"), (word[1:], flag)]
+        else:
+            out.append((word, flag))
+    return out
 
 
 _COMMON_NAME_FREQ = 200  # a dictionary "name" this frequent is usually a word (银行卡, 老太太)
@@ -199,6 +285,11 @@ def _doubtful(word: str) -> bool:
         return False
     if len(word) - surname_length(word) < 2 or _freq().get(word, 0) >= _COMMON_NAME_FREQ:
         return True
+    if word[surname_length(word) :] in _TITLES:
+        return True  # 王大爷, 何老师: a surname and a title
+    if word[0] in surnames.CLEAR and len(word) == 3:
+        # 练习生, 雷雨 + 大风 are words; 李建华 is a name though 建华 is a word too.
+        return _has_word(word[:2]) or _freq().get(word[:2], 0) >= _COMMON_NAME_FREQ // 2
     return _has_word(word[:-1]) or _has_word(word[1:])  # 申请人, 养老金, 银行卡
 
 
@@ -221,6 +312,8 @@ def _clear_start(text: str, start: int, sl: int) -> bool:
     """A surname that is rarely anything else, not continuing the word before it."""
     if sl == 1 and text[start] not in surnames.CLEAR:
         return False
+    if is_common_word(text[start : start + sl + 1]):
+        return False  # 楼层, 宋体: the surname starts a word
     return not is_common_word(text[start - 1 : start + 1]) if start else True
 
 
@@ -245,10 +338,43 @@ def _clean_boundaries(text: str, start: int, end: int, sl: int) -> bool:
     candidate whose given name is no word: the segmentation leaves exactly a name."""
     if end - start - sl != 2 or _has_word(text[start + sl : end]) or _has_word(text[start:end]):
         return False
+    if _freq().get(text[start:end], 0) >= _COMMON_NAME_FREQ:
+        return False  # 马拉松: a frequent word the dictionary happens to tag as a name
     if not _clear_start(text, start, sl):
         return False
-    before = start == 0 or text[start - 1] in _BOUNDARY_BEFORE or _word_before(text, start)
+    before = start == 0 or text[start - 1] in _BOUNDARY_BEFORE or text[start - 1] in _WEAK_LEFT
+    before = before or _word_before(text, start)
     return before and _word_after(text, end) and not _has_word(text[end - 1 : end + 1])
+
+
+def _is_dict_name(word: str) -> bool:
+    return _word_tags().get(word, "").startswith("nr")
+
+
+def _after_institution(text: str, start: int, end: int) -> bool:
+    """An institution's last character right before ``start``, not a word with it."""
+    if not start or text[start - 1] not in _AFTER_INSTITUTION:
+        return False
+    if any(is_common_word(text[start - 1 : start + k]) for k in (1, 2, 3)):
+        return False  # 队伍, 行程
+    return not is_common_word(text[start : start + 2]) or _is_dict_name(text[start:end])
+
+
+def _between_words(text: str, start: int, end: int, sl: int, ambiguous: bool) -> bool:
+    """A preposition before and a dictionary word after a three-character candidate whose
+    surname does not start a word: the given name may be a word itself (文静, 国强)."""
+    if not start or text[start - 1] not in _WEAK_LEFT or not _word_after(text, end):
+        return False
+    if text[start] in _FUNCTION or text[start] in _WEAK_LEFT:
+        return False  # 请于 + 公示期: the "surname" is a preposition
+    word = text[start:end]
+    if is_common_word(word) or word[-1] in _FUNCTION:
+        return False
+    if is_common_word(word[: sl + 1]) and not _is_dict_name(word):
+        return False  # 由 + 黄金; but 由王国栋 (a name in jieba's dictionary)
+    if ambiguous and (is_common_word(text[start - 1 : start + 1]) or _has_word(word[:2])):
+        return False  # 对 + 方案: the preposition and the surname form a word
+    return not _has_word(text[end - 1 : end + 1]) and _freq().get(word, 0) < _COMMON_NAME_FREQ
 
 
 def role_spans(text: str) -> list[Span]:
@@ -267,8 +393,10 @@ def role_spans(text: str) -> list[Span]:
             rest = text[start + n :]
             if not (_RIGHT_RE.match(rest) or re.match(r"[\s，,。；;、）)：:]|$", rest)):
                 continue
-            if surname_length(word) or is_common_word(word) or is_common_word(word[:2]):
-                break  # a surname the other patterns judge, or an ordinary word
+            if surname_length(word) or is_common_word(word) or _has_word(word):
+                break  # a surname the other patterns judge, or ordinary words (均在外地)
+            if any(c in _FUNCTION for c in word):
+                break
             spans.append(Span(start, start + n, "name", source="role"))
             break
     return spans
@@ -306,8 +434,12 @@ def _left_hit(text: str, start: int) -> bool:
     left = _CONNECTOR.sub("", left)
     if not left:
         return False
-    if _LEFT_RE.search(left) or left[-1] in _ROLE_SUFFIX:
+    if _LEFT_RE.search(left) or _BED.search(left):
         return True
+    if left[-1] in _ROLE_SUFFIX and any(
+        left[-k:] in _word_tags() for k in (2, 3, 4) if len(left) >= k
+    ):
+        return True  # 就诊者, 站务员: a dictionary word ending in a role suffix
     # An enumeration: the name before the 、/和/与 was masked (or is being masked).
     return left[-1] in "、和与及" and left[:-1].endswith(STAR)
 
@@ -322,7 +454,29 @@ def has_context(text: str, start: int, end: int) -> bool:
     if _left_hit(text, start):
         return True
     boundary = not before or before in _BOUNDARY_BEFORE or before in _WEAK_LEFT
+    clear = text[start] in surnames.CLEAR or surname_length(text[start:end]) == 2
+    if clear and (end - start == 3 or _is_dict_name(text[start:end])):
+        boundary = boundary or _after_institution(text, start, end)  # 内科温建华, not 局 + 官网
     return boundary and (not rest or bool(_WEAK_RE.match(rest)))
+
+
+def _plain_three(word: str, sl: int) -> bool:
+    """Three Han characters that can be a name: no word, no function or institution end,
+    and an everyday surname (白, 那) does not start a word with the next character."""
+    if len(word) != 3 or not all(_is_han(c) and c != "某" for c in word):
+        return False
+    if word[-1] in _FUNCTION or word[-1] in _INSTITUTION_ENDINGS or is_common_word(word):
+        return False
+    return not (sl == 1 and word[0] in surnames.AMBIGUOUS and is_common_word(word[:2]))
+
+
+def _plain_given(chars: str) -> bool:
+    """Two Han characters that are no common word, and start none with what follows."""
+    return (
+        len(chars) == 2
+        and all(_is_han(c) and c != "某" and c not in _FUNCTION for c in chars)
+        and not is_common_word(chars)
+    )
 
 
 def _non_name_prefix(word: str) -> bool:
@@ -344,23 +498,33 @@ def _given_length(text: str, start: int, sl: int) -> int:
     first = text[after : after + 1]
     if not _is_han(first) or first == "某":
         return 0  # 王某, 张某某: already anonymised
+    if sl == 1 and text[start : start + 2] in surnames.COMPOUND:
+        return 0  # 尉迟: the compound surname's own candidate decides
     ambiguous = sl == 1 and text[start] in surnames.AMBIGUOUS
     left = _left_hit(text, start)
+    three = text[start : after + 2]
+    if _TITLE_RE.match(text[after + 2 :]) and _plain_three(three, sl):
+        return 2  # 维修主管周天洋先生: three characters and a title
     if not left and _non_name_prefix(text[start : after + 1]):
         return 0  # 周三, 何时: a time or function word, unless a role word precedes it
     role = bool(_ROLE_RE.search(_CONNECTOR.sub("", text[max(0, start - _LEFT_WINDOW) : start])))
     boundary = start == 0 or text[start - 1] in _BOUNDARY_BEFORE
+    boundary = boundary or _after_institution(text, start, start + sl + 2)
+    before_weak = text[start - 1 : start] in _WEAK_LEFT
+    verb = bool(_VERB_RE.search(_CONNECTOR.sub("", text[max(0, start - _LEFT_WINDOW) : start])))
     if ambiguous and not role and is_common_word(text[start : after + 1]):
         return 0  # 方式, 家属, 全区, 时间: a word, unless a role noun names the person
     for n in (2, 1):
         word = text[start : after + n]
         if len(word) != sl + n or not all(_is_han(c) and c != "某" for c in word[sl:]):
             continue
-        if word[-1] in _INSTITUTION_ENDINGS:
-            continue
+        if word[-1] in _INSTITUTION_ENDINGS or word[sl:] in _TITLES:
+            continue  # 派出所, 王主任
         rest = text[after + n :]
         closing = _BRACKETS.get(text[start - 1 : start])
         strong = bool(closing and rest.startswith(closing)) or bool(_RIGHT_RE.match(rest))
+        if rest[:2] in ("（系", "(系"):
+            return n  # 龙浩然（系龙某之子）: a bracket that says who the person is
         weak = not rest or bool(_WEAK_RE.match(rest))
         if is_common_word(word):
             # 马力, 柏杨 are names too, but only between a role noun and a title or verb.
@@ -369,12 +533,26 @@ def _given_length(text: str, start: int, sl: int) -> int:
             continue
         if strong and (not ambiguous or left or boundary):
             return n
+        if strong and n == 2 and text[start - 1 : start] in _WEAK_LEFT:
+            return n  # 请高秀丽主任: a preposition before, a title after
         if weak and (left if ambiguous else has_context(text, start, after + n)):
             return n
+        if weak and ambiguous and n == 2 and boundary and _plain_given(word[1:]):
+            return n  # 高海军：考虑: a boundary on both sides
+        label = rest[:1] in "：:" and boundary and not is_common_word(word[:2])
+        if label and n == 2 and not is_common_word(word):
+            return n  # 高海军：考虑…: a speaker or a label at the start
+        ends = not rest or rest[0] in "。！？；!?;"
+        if ends and ambiguous and n == 2 and before_weak and _plain_given(word[1:]):
+            return n  # 泄露给高海峰。: a preposition before, the sentence's end after
         if weak and n == 2 and _clear_start(text, start, sl):
             return n  # 女方慕容婉清，/ 儿媳冼丽娟无: a clear surname and two given characters
+        if n == 2 and _between_words(text, start, after + n, sl, ambiguous):
+            return n  # 经金文静查验, 由徐国强一方: a preposition before, a word after
         if not ambiguous and _clean_boundaries(text, start, after + n, sl):
             return n  # 责令陈毅限期, 导医黄雅洁劝解: dictionary words on both sides
+    if left and ambiguous and _plain_given(text[after : after + 2]):
+        return 2 if _is_han(text[after + 1 : after + 2]) else 0  # 就诊者易丹丹发生
     if role or (left and not ambiguous):
         # Only the left context: two given characters unless the second is a function word.
         second = text[after + 1 : after + 2]
@@ -382,6 +560,9 @@ def _given_length(text: str, start: int, sl: int) -> int:
         word = text[start : after + n]
         if is_common_word(word) or word[-1] in _INSTITUTION_ENDINGS:
             return 0
+        prefix = text[start : after + 1]
+        if not role and is_common_word(prefix) and (verb or _word_tags()[prefix][:1] in "adv"):
+            return 0  # 责令 + 施工方, 施工方 + 严格: an ordinary word after the context
         return n
     return 0
 
@@ -418,10 +599,15 @@ def list_neighbours(text: str, found: list[Span]) -> list[Span]:
                 after = text[end : end + 1]
                 listed = not after or after in _LIST_SEPARATORS
                 listed = listed or bool(_WEAK_RE.match(text[end:]) or _RIGHT_RE.match(text[end:]))
+                listed = listed or (n == 1 and _word_after(text, end))  # 、陆彬长期
                 if not listed and not (n == 2 and not _has_word(word[-1] + after)):
                     continue  # 李四参加: a full name ends the list, whatever verb follows
                 if is_common_word(word) or "某" in word:
                     continue
+                weak_sep = text[start - 1 : start] in "和与及跟同"
+                ambiguous = sl == 1 and word[0] in surnames.AMBIGUOUS and len(word) > 2
+                if weak_sep and ambiguous and is_common_word(word[1:]):
+                    continue  # 内有 + 现金和薄一鸣
                 new = Span(start, end, "name", keep=sl, source="list")
                 out.append(new)
                 seen.add((start, end))

@@ -80,6 +80,16 @@ def test_plates_emails_addresses_and_birth_dates() -> None:
         ("邻居潘一鸣称楼上漏水", "潘一鸣"),
         ("张建国、李秀英和王芳三人到场", "王芳"),
         ("阿依古丽·买买提于今日报到", "阿依古丽·买买提"),
+        # The grammar around a name, where no relation or role word stands beside it.
+        ("老人被吴长贵推倒在地", "吴长贵"),  # a surname jieba joins to no word
+        ("配合调查的目击者胡国峰说", "胡国峰"),  # a dictionary word ending in a role suffix
+        ("甲方为邱美华，乙方为本公司", "邱美华"),  # a party (…方) and a connector
+        ("请到外科钱永康处复诊", "钱永康"),  # an institution's end, then "at X's place"
+        ("凌淑华：同意按原方案执行", "凌淑华"),  # a speaker's label
+        ("材料由徐卫东一并提交", "徐卫东"),  # a preposition before, a word after
+        ("护理部主管欧阳立新女士到场", "欧阳立新"),  # a title after the name
+        ("龙嘉怡（系申请人之妹）签字", "龙嘉怡"),  # a bracket saying who the person is
+        ("5床贺春兰夜间发热", "贺春兰"),  # a hospital bed number
     ],
 )
 def test_names_in_context_are_masked_keeping_the_surname(text: str, name: str) -> None:
@@ -97,6 +107,12 @@ def test_names_in_context_are_masked_keeping_the_surname(text: str, name: str) -
         "温馨提示：办理业务请携带有效证件原件。",
         "高峰时段增开两个窗口，方案已报街道审批。",
         "已为王某办理，张某某未到场。",  # anonymised forms stay as written
+        # Surname characters inside words, next to the contexts the name rules use.
+        "请于工作时间向窗口咨询，起付线以下部分由个人承担。",
+        "共有十二支队伍参赛，行程单号另行发送。",
+        "已责令施工方严格遵守作业时间，雷雨大风天气暂停室外作业。",
+        "工单转供电公司，乘客补付车费三十元。",
+        "上次那个王主任说下周再来，三张表格已交。",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
