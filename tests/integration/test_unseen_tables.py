@@ -1,7 +1,8 @@
 """Samples of tables the project never generated itself (``tests/unseen``): classified as
 proposed, masked by default rules, gated. What is published holds no raw value anywhere,
-not even the names of people who stand in no column; where the masker leaves a name, the
-gate's own detector refuses the sample, says where, and nothing is published."""
+not even the names of people who stand in no column. Where the masker leaves names (here:
+names switched off under a relaxed floor), the gate's own detector refuses the sample,
+says where with masked examples, publishes nothing and ledgers only the refusal."""
 
 from __future__ import annotations
 
@@ -77,17 +78,7 @@ def test_unseen_table_sample_has_no_raw_value(
             builder.build(BuildRequest(name, all_rows=True, out=tmp_path / "refused"))
     _decide_sensitive(platform, table, info)
     out = tmp_path / "out"
-    try:
-        result = builder.build(BuildRequest(name, all_rows=True, out=out))
-    except LeakDetected as refused:
-        # Only the gate's name detector may object, only in free text, and it shows masked
-        # examples; the raw-value join and the identifier validators found nothing.
-        leaks = refused.report.leaks
-        assert leaks and {leak.kind for leak in leaks} == {"unmasked_name"}, leaks
-        assert {leak.column for leak in leaks} <= set(table.free_text_columns)
-        assert all("*" in example for leak in leaks for example in leak.examples)
-        assert not out.exists() or not any(out.iterdir())
-        return
+    result = builder.build(BuildRequest(name, all_rows=True, out=out))
     assert result.gate.passed, result.gate.summary()
     assert result.rows + result.suppressed_rows == ROWS
 
@@ -102,6 +93,44 @@ def test_unseen_table_sample_has_no_raw_value(
     missed = sorted(n for n in hidden if n in text)
     assert not missed, f"{len(missed)} of {len(hidden)} names in no column left"
     assert not find_identifiers(text), "an identifier that validates is left"
+
+
+def _ledger_tail(platform: Platform) -> list[dict]:
+    with platform.db.session() as session:
+        return platform.ledger.entries(session, limit=5)
+
+
+def test_the_gate_refuses_names_the_masker_left(tmp_path: Path, spark) -> None:  # type: ignore[no-untyped-def]
+    """With names off in free text (allowed only under a relaxed floor), the notes still
+    hold the names of people in no column: the gate's own detector refuses the sample."""
+    floor = Settings().masking_floor | {"free_text": {"names": 0}}
+    platform = Platform(Settings(home=tmp_path / "home", spark_master="local[2]",
+                                 masking_floor=floor))  # fmt: skip
+    platform.init()
+    try:
+        table = TABLES["outpatient_visits"]
+        info = _register(platform, table, tmp_path)
+        _decide_sensitive(platform, table, info)
+        policies = Policies(platform, "reviewer")
+        for column in table.free_text_columns:
+            policies.set_rule(table.name, column, "free_text_redact", {"names": False})
+        entries = _ledger_tail(platform)
+        out = tmp_path / "out"
+        with pytest.raises(LeakDetected) as refused:
+            SampleBuilder(platform, actor="reviewer").build(
+                BuildRequest(table.name, all_rows=True, out=out)
+            )
+        leaks = refused.value.report.leaks
+        # The raw-value join finds the names of the name columns; only the gate's own
+        # detector can see the people who stand in no column.
+        assert {leak.kind for leak in leaks} == {"unmasked_name", "raw_source_value"}, leaks
+        assert {leak.column for leak in leaks} <= set(table.free_text_columns)
+        assert all("*" in example for leak in leaks for example in leak.examples)
+        assert not out.exists() or not any(out.iterdir())
+        new = [e for e in _ledger_tail(platform) if e["seq"] > entries[-1]["seq"]]
+        assert [e["action"] for e in new] == ["sample.reject"]  # the refusal, nothing else
+    finally:
+        platform.close()
 
 
 def test_the_gates_name_detector_sees_names_the_masker_never_saw() -> None:
