@@ -251,6 +251,8 @@ class SampleBuilder:
             return self._publish(req, info, version, policy, data_dir, result_args)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            for rule in rules.values():
+                rule.release()
 
     # -- recording ---------------------------------------------------------------------
     def _build_row(

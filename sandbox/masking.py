@@ -147,6 +147,9 @@ class MaskingRule(ABC):
     def spark(self, column: Any, dtype: Any) -> Any:
         """The same masking as a Spark Column expression over ``column`` of type ``dtype``."""
 
+    def release(self) -> None:  # noqa: B027 - optional hook
+        """Free what ``spark`` shipped to the cluster (broadcasts), once the job is done."""
+
     @property
     def label(self) -> str:
         return f"{self.name}@v{self.version}"
@@ -819,6 +822,8 @@ class FreeTextRedact(MaskingRule):
         "the dataset's own PII columns wherever it appears (Aho-Corasick)."
     )
 
+    _broadcast: Any = None  # the known values, shipped once to Spark's workers
+
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"names": True}
@@ -852,8 +857,26 @@ class FreeTextRedact(MaskingRule):
         candidate = text.rlike(_IDENTIFIER_GUARD)
         if self.params["names"]:
             candidate = candidate | text.rlike(rf"[{HAN}]{{2}}")
-        masked = vectorized(self.masker.mask, T.StringType())(F.when(candidate, text))
+        masked = vectorized(self._shipped(), T.StringType())(F.when(candidate, text))
         return F.when(candidate, masked).otherwise(text)
+
+    def _shipped(self) -> Any:
+        from pyspark.sql import SparkSession
+
+        from sandbox.textpii.masker import ShippedMask
+
+        use = self.masker.use
+        if "known" not in use or not self.masker.known.size:
+            return ShippedMask(tuple(d for d in use if d != "known"))
+        if self._broadcast is None:
+            spark = SparkSession.getActiveSession()
+            self._broadcast = spark.sparkContext.broadcast(self.masker.known)
+        return ShippedMask(use, self._broadcast)
+
+    def release(self) -> None:
+        if self._broadcast is not None:
+            self._broadcast.destroy()
+            self._broadcast = None
 
 
 # --- registry -------------------------------------------------------------------------------

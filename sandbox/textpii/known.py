@@ -28,6 +28,9 @@ _DIGITISH = re.compile(r"[0-9Xx]")
 _SEPARATORS = set(" \t-.()（）·")
 # What stays visible of a known value found in text, by kind (the column rules' choice).
 _KEEP = {"id_card": (6, 4), "mobile": (3, 4), "bank_card": (6, 4), "plate": (2, 0)}
+KNOWN_KINDS = ("name", "id_card", "mobile", "bank_card", "email", "plate", "address")
+_CODE = {kind: i for i, kind in enumerate(KNOWN_KINDS)}
+_KINDS = len(KNOWN_KINDS)
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
@@ -52,13 +55,15 @@ class KnownValues:
 
     @classmethod
     def build(cls, values: dict[str, str]) -> KnownValues:
-        auto = ahocorasick.Automaton()
+        # Integers, not Python objects, as payloads: a few million values stay a compact
+        # automaton that pickles and ships to Spark workers quickly.
+        auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         size = 0
         for value, kind in values.items():
             key, _ = _normalise(str(value).strip())
-            if len(key) < MIN_LENGTH.get(kind, DEFAULT_MIN_LENGTH):
+            if len(key) < MIN_LENGTH.get(kind, DEFAULT_MIN_LENGTH) or kind not in _CODE:
                 continue
-            auto.add_word(key, (len(key), kind))
+            auto.add_word(key, len(key) * _KINDS + _CODE[kind])
             size += 1
         if size:
             auto.make_automaton()
@@ -69,7 +74,9 @@ class KnownValues:
             return []
         key, offsets = _normalise(text)
         out = []
-        for end, (length, kind) in self.automaton.iter_long(key):
+        for end, code in self.automaton.iter_long(key):
+            length, kind = divmod(code, _KINDS)
+            kind = KNOWN_KINDS[kind]
             start = offsets[end - length + 1]
             stop = offsets[end] + 1
             if kind in _KEEP:
@@ -79,9 +86,6 @@ class KnownValues:
                 head = (surname_length(text[start:stop]) or 1) if kind == "name" else 0
                 out.append(Span(start, stop, kind, head, 0, "known"))
         return out
-
-
-KNOWN_KINDS = ("name", "id_card", "mobile", "bank_card", "email", "plate", "address")
 
 
 def known_values(source: Any, info: dict[str, Any], limit: int) -> KnownValues:

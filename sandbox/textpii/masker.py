@@ -8,8 +8,10 @@ each one out and measure what it contributes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sandbox.textpii import names, patterns
 from sandbox.textpii.known import KnownValues
@@ -63,3 +65,29 @@ class TextMasker:
                 self._cache.clear()
             self._cache[text] = out
         return out
+
+
+# Spark workers: one masker per shipped configuration, built on first use in each worker
+# process and reused by every task and batch after it (Python workers are reused).
+_WORKER_MASKERS: dict[str, TextMasker] = {}
+
+
+@dataclass(frozen=True)
+class ShippedMask:
+    """A picklable ``mask`` for Spark: the known values travel as one broadcast variable
+    (sent once to each worker, not inside every task), the masker is built once per
+    worker process."""
+
+    use: tuple[str, ...]
+    known: Any = None  # a pyspark Broadcast of KnownValues, or None
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)  # one per shipment
+
+    def __call__(self, text: str | None) -> str | None:
+        key = self.key
+        masker = _WORKER_MASKERS.get(key)
+        if masker is None:
+            if len(_WORKER_MASKERS) >= 4:  # an old build's masker and its automaton go
+                _WORKER_MASKERS.clear()
+            known = self.known.value if self.known is not None else KnownValues()
+            masker = _WORKER_MASKERS[key] = TextMasker(self.use, known)
+        return masker.mask(text)

@@ -246,8 +246,10 @@ def _isolated_surnames(text: str, words: list[tuple[str, str]]) -> list[Span]:
         after = words[i + 2][0] if i + 2 < len(words) else ""
         if len(given) == 1 and len(after) == 1 and _is_han(after) and after not in _FUNCTION:
             continue  # 李 + 子 + 园: a three-character word the dictionary lacks
-        if given[-1] in _INSTITUTION_ENDINGS:
-            continue  # 苑 + 小区
+        if given[-1] in _INSTITUTION_ENDINGS or (word[-1] + given[:1]) in surnames.COMPOUND:
+            continue  # 苑 + 小区; 亓官: a compound surname, judged as one
+        if text[start + 1 + len(given) : start + 2 + len(given)] == STAR:
+            continue  # 亓官* from an earlier pass: masking is idempotent
         end = start + 1 + len(given)
         spans.append(Span(start, end, "name", keep=1, source="ner"))
     return spans

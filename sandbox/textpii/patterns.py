@@ -78,13 +78,26 @@ _BIRTH = re.compile(
 _CALENDAR = re.compile(rf"(?:19|20){_D}{{2}}[\-/.]{_D}{{1,2}}[\-/.]{_D}{{1,2}}")
 
 
+def _fold_table() -> dict[int, str]:
+    """Every BMP character whose NFKC form is one other character (full-width forms,
+    the ideographic space, circled digits ...): one ``str.translate`` table."""
+    table = {}
+    for code in range(0x80, 0x10000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        ch = chr(code)
+        folded = unicodedata.normalize("NFKC", ch)
+        if len(folded) == 1 and folded != ch:
+            table[code] = folded
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def fold(text: str) -> str:
     """Full-width forms to ASCII (NFKC), keeping the length, so patterns see one alphabet."""
-    out = []
-    for ch in text:
-        folded = unicodedata.normalize("NFKC", ch)
-        out.append(folded if len(folded) == 1 else ch)
-    return "".join(out)
+    return text if text.isascii() else text.translate(_FOLD)
 
 
 def _digits_only(s: str) -> int:
