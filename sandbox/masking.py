@@ -861,7 +861,7 @@ class FreeTextRedact(MaskingRule):
         return F.when(candidate, masked).otherwise(text)
 
     def _shipped(self) -> Any:
-        from pyspark.sql import SparkSession
+        from pyspark import SparkContext
 
         from sandbox.textpii.masker import ShippedMask
 
@@ -869,8 +869,8 @@ class FreeTextRedact(MaskingRule):
         if "known" not in use or not self.masker.known.size:
             return ShippedMask(tuple(d for d in use if d != "known"))
         if self._broadcast is None:
-            spark = SparkSession.getActiveSession()
-            self._broadcast = spark.sparkContext.broadcast(self.masker.known)
+            # The process's context, whichever thread builds (the API serves from a pool).
+            self._broadcast = SparkContext.getOrCreate().broadcast(self.masker.known)
         return ShippedMask(use, self._broadcast)
 
     def release(self) -> None:
