@@ -135,7 +135,7 @@ def user_list(ctx: Context, fmt: str) -> None:
 
 @click.group("project")
 def project() -> None:
-    """Projects: members and dataset grants (approved by the data owner)."""
+    """Projects: members, and the contracts that let them use data (`trustlab contract`)."""
 
 
 def _print_project(info: dict[str, Any], fmt: str) -> None:
@@ -143,9 +143,11 @@ def _print_project(info: dict[str, Any], fmt: str) -> None:
         emit_json(info)
         return
     click.echo(f"project {info['name']}: members {', '.join(info['members']) or '-'}")
-    for g in info["grants"]:
-        decided = f" by {g['decided_by']}" if g["decided_by"] else ""
-        click.echo(f"  {g['dataset']} ({g['kind']}, owner {g['owner']}): {g['status']}{decided}")
+    for c in info["contracts"]:
+        until = f" until {c['valid_until']}" if c["valid_until"] else ""
+        force = "in force" if c["in_force"] else "not in force"
+        click.echo(f"  contract {c['ref']} ({', '.join(c['datasets']) or 'no version yet'}): "
+                   f"{c['state']}, {force}{until}")  # fmt: skip
 
 
 FMT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
@@ -175,56 +177,12 @@ def project_add_member(ctx: Context, name: str, member: str, fmt: str) -> None:
     _print_project(ctx.api.post(f"/projects/{name}/members", {"user": member}), fmt)
 
 
-@project.command("request")
-@click.argument("name")
-@click.argument("dataset_name", metavar="DATASET")
-@FMT
-@pass_ctx
-def project_request(ctx: Context, name: str, dataset_name: str, fmt: str) -> None:
-    """Request DATASET for project NAME, as a member (its owner's reviewer decides)."""
-    _print_project(ctx.api.post(f"/projects/{name}/grants", {"dataset": dataset_name}), fmt)
-
-
-@project.command("approve")
-@click.argument("name")
-@click.argument("dataset_name", metavar="DATASET")
-@FMT
-@pass_ctx
-def project_approve(ctx: Context, name: str, dataset_name: str, fmt: str) -> None:
-    """Approve the requested grant, as a provider reviewer of the data owner."""
-    _print_project(ctx.api.post(f"/projects/{name}/grants/{dataset_name}/approve"), fmt)
-
-
-@project.command("reject")
-@click.argument("name")
-@click.argument("dataset_name", metavar="DATASET")
-@click.option("--reason", required=True)
-@FMT
-@pass_ctx
-def project_reject(ctx: Context, name: str, dataset_name: str, reason: str, fmt: str) -> None:
-    """Reject the requested grant with a reason, as a provider reviewer of the data owner."""
-    path = f"/projects/{name}/grants/{dataset_name}/reject"
-    _print_project(ctx.api.post(path, {"reason": reason}), fmt)
-
-
-@project.command("revoke")
-@click.argument("name")
-@click.argument("dataset_name", metavar="DATASET")
-@click.option("--reason", required=True)
-@FMT
-@pass_ctx
-def project_revoke(ctx: Context, name: str, dataset_name: str, reason: str, fmt: str) -> None:
-    """Withdraw an approved grant (new sandboxes stop mounting it)."""
-    path = f"/projects/{name}/grants/{dataset_name}/revoke"
-    _print_project(ctx.api.post(path, {"reason": reason}), fmt)
-
-
 @project.command("show")
 @click.argument("name")
 @FMT
 @pass_ctx
 def project_show(ctx: Context, name: str, fmt: str) -> None:
-    """Members and grants of a project."""
+    """Members and contracts of a project."""
     _print_project(ctx.api.get(f"/projects/{name}"), fmt)
 
 

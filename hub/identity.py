@@ -1,4 +1,4 @@
-"""Users, roles, projects and dataset grants — the facts the hub and the CLI both act on.
+"""Users, roles, projects and members — the facts the hub and the CLI both act on.
 
 Roles: ``developer``, ``provider`` (per organisation: reviews that owner's data),
 ``operator``, ``auditor``, ``admin``. JupyterHub mirrors them as groups (see
@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound, TrustlabError
-from hub.models import Dataset, Grant, Organisation, Project, ProjectMember, User, UserRole
+from hub.models import Organisation, Project, ProjectMember, User, UserRole
 from hub.platform import Platform
 
 ROLES = ("developer", "provider", "operator", "auditor", "admin")
@@ -84,7 +82,7 @@ def hub_groups(roles: list[Role]) -> list[str]:
 
 
 class Directory:
-    """Users, roles, projects, members and grants, each change ledgered."""
+    """Users, roles, projects and members, each change ledgered (contracts: ``hub.contracts``)."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -230,14 +228,6 @@ class Directory:
             )
         return None
 
-    def granted(self, project: str, session: Session | None = None) -> set[str]:
-        """Names of the datasets with an approved grant to ``project``."""
-        if session is None:
-            with self.platform.db.session() as own:
-                return self.granted(project, own)
-        p = self._project(session, project)
-        return {g.dataset.name for g in p.grants if g.status == "approved"}
-
     # --- projects ------------------------------------------------------------------------
 
     def _project(self, session: Session, name: str) -> Project:
@@ -279,100 +269,6 @@ class Directory:
             )
         return self.show_project(project)
 
-    def request_grant(self, project: str, dataset: str, user: str) -> dict[str, Any]:
-        """A project member asks to use a source dataset (or a product) in ``project``."""
-        with self.platform.db.session() as session:
-            p = self._project(session, project)
-            u = self._user(session, user)
-            if not any(m.user_id == u.id for m in p.members):
-                raise PermissionDenied(f"{user!r} is not a member of project {project!r}")
-            ds = self._dataset(session, dataset)
-            grant = session.scalar(
-                select(Grant).where(Grant.project_id == p.id, Grant.dataset_id == ds.id)
-            )
-            if grant is not None and grant.status in ("requested", "approved"):
-                raise TrustlabError(f"{dataset!r} is already {grant.status} for {project!r}")
-            if grant is None:
-                grant = Grant(project=p, dataset=ds, requested_by=user)
-                session.add(grant)
-            grant.status, grant.requested_by = "requested", user
-            grant.requested_at = datetime.now(UTC)
-            grant.decided_by = grant.decided_at = grant.reason = None
-            self.platform.ledger.append(
-                session,
-                user,
-                "grant.request",
-                f"project:{project}",
-                {"dataset": dataset, "owner": ds.owner.name},
-            )
-        return self.show_project(project)
-
-    def decide_grant(
-        self, project: str, dataset: str, reviewer: str, approve: bool, reason: str | None
-    ) -> dict[str, Any]:
-        """The dataset owner's provider reviewer approves or rejects a requested grant."""
-        if not approve and not (reason or "").strip():
-            raise TrustlabError("a rejection needs a reason: add --reason TEXT")
-        with self.platform.db.session() as session:
-            ds, grant = self._owner_review(session, project, dataset, reviewer)
-            if grant is None or grant.status != "requested":
-                state = grant.status if grant else "not requested"
-                raise TrustlabError(
-                    f"the grant of {dataset!r} to {project!r} is {state}; a member requests it "
-                    f"with `trustlab project request {project} {dataset} --user NAME`"
-                )
-            if reviewer == grant.requested_by:
-                raise PermissionDenied("the requester cannot decide its own grant")
-            grant.status = "approved" if approve else "rejected"
-            grant.decided_by, grant.decided_at = reviewer, datetime.now(UTC)
-            grant.reason = reason
-            self.platform.ledger.append(
-                session,
-                reviewer,
-                "grant.approve" if approve else "grant.reject",
-                f"project:{project}",
-                {"dataset": dataset, "owner": ds.owner.name, "reason": reason},
-            )
-        return self.show_project(project)
-
-    def _owner_review(
-        self, session: Session, project: str, dataset: str, reviewer: str
-    ) -> tuple[Dataset, Grant | None]:
-        """The dataset and its grant to ``project``, once ``reviewer`` is shown to be the
-        owner's provider reviewer."""
-        p = self._project(session, project)
-        ds = self._dataset(session, dataset)
-        self.require(reviewer, "provider", ds.owner.name, session)
-        grant = session.scalar(
-            select(Grant).where(Grant.project_id == p.id, Grant.dataset_id == ds.id)
-        )
-        return ds, grant
-
-    def revoke_grant(self, project: str, dataset: str, reviewer: str, reason: str) -> None:
-        with self.platform.db.session() as session:
-            _, grant = self._owner_review(session, project, dataset, reviewer)
-            if grant is None or grant.status != "approved":
-                raise TrustlabError(f"{dataset!r} is not granted to {project!r}")
-            grant.status, grant.reason = "revoked", reason
-            grant.decided_by, grant.decided_at = reviewer, datetime.now(UTC)
-            self.platform.ledger.append(
-                session,
-                reviewer,
-                "grant.revoke",
-                f"project:{project}",
-                {"dataset": dataset, "reason": reason},
-            )
-
-    def _dataset(self, session: Session, name: str) -> Dataset:
-        ds = session.scalar(select(Dataset).where(Dataset.name == name))
-        if ds is None:
-            raise NotFound(f"no dataset {name!r} in the catalog; see `trustlab dataset list`")
-        if ds.kind == "sample":
-            raise TrustlabError(
-                f"{name!r} is a sample; grant its source dataset, the sandbox mounts the sample"
-            )
-        return ds
-
     def show_project(self, name: str) -> dict[str, Any]:
         with self.platform.db.session() as session:
             p = self._project(session, name)
@@ -380,18 +276,7 @@ class Directory:
                 "name": p.name,
                 "description": p.description,
                 "members": sorted(m.user.name for m in p.members),
-                "grants": [
-                    {
-                        "dataset": g.dataset.name,
-                        "kind": g.dataset.kind,
-                        "owner": g.dataset.owner.name,
-                        "status": g.status,
-                        "requested_by": g.requested_by,
-                        "decided_by": g.decided_by,
-                        "reason": g.reason,
-                    }
-                    for g in sorted(p.grants, key=lambda g: g.dataset.name)
-                ],
+                "contracts": _contracts(session, p.name),
             }
 
     def list_projects(self, user: str | None = None) -> list[dict[str, Any]]:
@@ -402,53 +287,24 @@ class Directory:
             names = session.scalars(query).all()
         return [self.show_project(n) for n in names]
 
-    def sandbox_mounts(self, user: str, project: str, profile: str) -> list[dict[str, Any]]:
-        """What a ``profile`` sandbox of ``user`` in ``project`` may mount, or a refusal.
 
-        dev: the latest published sample of each approved source grant; prod: the latest
-        version of each approved product grant. Never a source's own location.
-        """
-        if profile not in ("dev", "prod"):
-            raise TrustlabError(f"unknown profile {profile!r}; choose dev or prod")
-        with self.platform.db.session() as session:
-            p = self._project(session, project)
-            u = session.scalar(select(User).where(User.name == user))
-            if u is None or not u.active or not any(m.user_id == u.id for m in p.members):
-                raise PermissionDenied(f"{user!r} is not a member of project {project!r}")
-            mounts: list[dict[str, Any]] = []
-            for g in p.grants:
-                if g.status != "approved":
-                    continue
-                ds = g.dataset
-                if profile == "dev" and ds.kind == "source":
-                    sample = session.scalar(
-                        select(Dataset).where(
-                            Dataset.sample_of_id == ds.id, Dataset.kind == "sample"
-                        )
-                    )
-                    version = sample.latest if sample else None
-                    if version is None or not version.location:
-                        continue  # granted, but no sample published yet
-                    mounts.append(_mount(ds.name, sample.name, version))
-                elif profile == "prod" and ds.kind == "product":
-                    version = ds.latest
-                    if version is not None and version.location:
-                        mounts.append(_mount(ds.name, ds.name, version))
-        if not mounts:
-            what = "published samples" if profile == "dev" else "approved products"
-            raise PermissionDenied(
-                f"project {project!r} has no {what} granted; request a grant with "
-                f"`trustlab project request {project} DATASET --user {user}`"
-            )
-        return sorted(mounts, key=lambda m: m["dataset"])
+def _contracts(session: Session, project: str) -> list[dict[str, Any]]:
+    """The project's contracts, one line each (``hub.contracts`` has the rest)."""
+    from hub.models import Contract
+    from hub.terms import document, in_force, now
 
-
-def _mount(dataset: str, catalog_name: str, version: Any) -> dict[str, Any]:
-    return {
-        "dataset": dataset,
-        "catalog_name": catalog_name,
-        "version": version.number,
-        "hash": version.content_hash,
-        "location": version.location,
-        "schema": json.loads(version.schema_json),
-    }
+    rows = []
+    for c in session.scalars(select(Contract).where(Contract.party == project)
+                             .order_by(Contract.ref)):  # fmt: skip
+        objects = document(session, c)["objects"] if c.version else []
+        until = c.valid_until.isoformat() if c.valid_until else None
+        rows.append(
+            {
+                "ref": c.ref,
+                "state": c.state,
+                "in_force": in_force(c, now()),
+                "datasets": [o["dataset"] for o in objects],
+                "valid_until": until,
+            }
+        )
+    return rows

@@ -221,7 +221,7 @@ class UserRole(Base):
 
 
 class Project(Base):
-    """A workspace: members, and the datasets granted to it."""
+    """A workspace: its members. What it may use is in its contracts (party = project)."""
 
     __tablename__ = "projects"
 
@@ -232,9 +232,6 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     members: Mapped[list[ProjectMember]] = relationship(
-        back_populates="project", cascade="all, delete-orphan"
-    )
-    grants: Mapped[list[Grant]] = relationship(
         back_populates="project", cascade="all, delete-orphan"
     )
 
@@ -251,26 +248,91 @@ class ProjectMember(Base):
     user: Mapped[User] = relationship()
 
 
-class Grant(Base):
-    """Use of a dataset by a project: requested by a member, decided by the data owner."""
+class Contract(Base):
+    """A digital contract (数字合约): who may use which data, how, for what, until when.
 
-    __tablename__ = "grants"
-    __table_args__ = (UniqueConstraint("project_id", "dataset_id"),)
+    The terms live in its versions (``ContractVersion``); ``version`` is the one in force
+    (None until a first version is approved). ``state``: draft | active | suspended |
+    expired | revoked | rejected (see ``hub.contracts``).
+    """
+
+    __tablename__ = "contracts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
-    status: Mapped[str] = mapped_column(
-        String(20), default="requested"
-    )  # approved|rejected|revoked
-    requested_by: Mapped[str] = mapped_column(String(100))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    decided_by: Mapped[str | None] = mapped_column(String(100))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    reason: Mapped[str | None] = mapped_column(Text)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    party_kind: Mapped[str] = mapped_column(String(20))  # project | application
+    party: Mapped[str] = mapped_column(String(100), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    version: Mapped[int | None] = mapped_column(Integer)  # the approved version in force
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    origin: Mapped[str] = mapped_column(String(20), default="import")  # import|request|grant
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    state_by: Mapped[str | None] = mapped_column(String(100))
+    state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    project: Mapped[Project] = relationship(back_populates="grants")
-    dataset: Mapped[Dataset] = relationship()
+    versions: Mapped[list[ContractVersion]] = relationship(
+        back_populates="contract", order_by="ContractVersion.number"
+    )
+
+
+class ContractVersion(Base):
+    """One immutable version of a contract's document, named by its hash."""
+
+    __tablename__ = "contract_versions"
+    __table_args__ = (UniqueConstraint("contract_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON (hub.contract_doc)
+    hash: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # pending | approved | rejected | superseded
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    contract: Mapped[Contract] = relationship(back_populates="versions")
+    approvals: Mapped[list[ContractApproval]] = relationship(
+        back_populates="version", order_by="ContractApproval.id"
+    )
+
+
+class ContractApproval(Base):
+    """A provider reviewer's or an operator's decision on one exact contract version."""
+
+    __tablename__ = "contract_approvals"
+    __table_args__ = (UniqueConstraint("version_id", "role", "org"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id"), index=True)
+    version_hash: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))  # provider | operator
+    org: Mapped[str] = mapped_column(String(200), default="")
+    reviewer: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(10))  # approve | reject
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    version: Mapped[ContractVersion] = relationship(back_populates="approvals")
+
+
+class ContractUsage(Base):
+    """One use counted against a contract's daily limits (a run, rows read, calls)."""
+
+    __tablename__ = "contract_usage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)  # in the platform's time zone
+    mode: Mapped[str] = mapped_column(String(20))
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    ref: Mapped[str] = mapped_column(String(300))  # what used it (a run, a session)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SandboxSession(Base):

@@ -31,6 +31,9 @@ class Platform:
                 Path(self.settings.zone(zone)).mkdir(parents=True, exist_ok=True)
         _ = self.db
         _ = self.ledger
+        from hub.contracts import ledger_migrated
+
+        ledger_migrated(self)  # grants the 0004 migration made contracts: ledgered once
 
     @cached_property
     def db(self) -> Database:

@@ -147,6 +147,18 @@ class Settings(BaseSettings):
     debian_mirror: str = Field(
         "http://deb.debian.org/debian", description="Mirror debootstrap and apt use."
     )
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="The platform's time zone (IANA name): where a contract's day starts "
+        "for its daily limits, and the working hours of the risk monitor.",
+    )
+    contract_request_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Validity of a contract asked for with `trustlab contract request` "
+        "(imported contracts carry their own dates).",
+    )
     sandbox_image: str = Field("trustlab-sandbox:latest", description="Notebook sandbox image.")
     runner_image: str = Field("trustlab-runner:latest", description="Pipeline runner image.")
     hub_ip: str = Field("127.0.0.1", description="Address the hub's proxy listens on.")
@@ -226,6 +238,17 @@ class Settings(BaseSettings):
     production_retry_delay: int = Field(
         20, ge=1, description="Seconds before the first retry; doubles each time."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
 
     @field_validator("home")
     @classmethod

@@ -1,14 +1,14 @@
-"""The sandbox spawner: DockerSpawner, locked down, mounting only what a project was granted.
+"""The sandbox spawner: DockerSpawner, locked down, mounting only what contracts allow.
 
 Profiles:
 
-- ``dev`` (default): the latest published *sample* of each dataset granted to the chosen
-  project, read-only under ``/data/samples/<dataset>``;
-- ``prod``: the latest version of each *product* granted to the project, read-only under
-  ``/data/products/<dataset>``.
+- ``dev`` (default): the latest published *sample* of each dataset a contract in force of
+  the chosen project allows for sandbox use, read-only under ``/data/samples/<dataset>``;
+- ``prod``: the latest version of each such *product*, under ``/data/products/<dataset>``.
 
-Never a source's location: mounts come only from catalog versions of kind sample/product
-(see ``Directory.sandbox_mounts``), and each is checked to lie inside its zone. Every
+Only the contracted columns are mounted (a column view when a contract allows fewer than
+all: ``hub.mounts``). Never a source's location: mounts come only from catalog versions of
+kind sample/product, and each is checked to lie inside its zone. Every
 container runs as uid 1000 with all capabilities dropped, ``no-new-privileges``, a
 read-only root filesystem (tmpfs ``/tmp``), memory/CPU/pids limits, on the internal
 sandbox network. Spawn and stop are ledgered with the image id and mounted hashes.
@@ -31,6 +31,7 @@ from traitlets import Dict, Unicode, default
 from hub.errors import TrustlabError
 from hub.identity import Directory
 from hub.models import SandboxSession
+from hub.mounts import sandbox_mounts
 from hub.platform import Platform
 
 CONTAINER_HOME = "/home/sandbox"
@@ -58,7 +59,7 @@ def resolve_request(directory: Directory, user: str, options: dict[str, Any]) ->
         if len(mine) > 1:
             raise TrustlabError(f"choose a project to open: one of {', '.join(mine)}")
         project = mine[0]
-    mounts = directory.sandbox_mounts(user, str(project), profile)
+    mounts = sandbox_mounts(directory.platform, user, str(project), profile)
     zone = Path(platform().settings.zone("samples" if profile == "dev" else "products")).resolve()
     for m in mounts:
         location = Path(m["location"]).resolve()
@@ -71,7 +72,7 @@ def resolve_request(directory: Directory, user: str, options: dict[str, Any]) ->
 
 
 class SandboxSpawner(DockerSpawner):
-    """DockerSpawner with trustlab's profiles, grants, hardening and evidence."""
+    """DockerSpawner with trustlab's profiles, contracts, hardening and evidence."""
 
     work_volume_template = Unicode(
         "{network}-work-{username}-{project}",
@@ -135,7 +136,7 @@ class SandboxSpawner(DockerSpawner):
 
     @default("apply_user_options")
     def _default_apply_user_options(self):  # type: ignore[no-untyped-def]
-        # project/profile are validated against grants in start() (a refusal is a 403 there)
+        # project/profile are validated against contracts in start() (a refusal is a 403 there)
         return lambda spawner, options: None
 
     trustlab_env = Dict(help="This spawn's project, profile, manifest and API address.")
@@ -185,6 +186,8 @@ class SandboxSpawner(DockerSpawner):
                     "hash": m["hash"],
                     "version": m["version"],
                     "catalog_name": m["catalog_name"],
+                    "columns": m["columns"],
+                    "contracts": m["contracts"],
                 }
                 for m in mounts
             },
@@ -223,7 +226,8 @@ class SandboxSpawner(DockerSpawner):
         await self._wait_until_answering(*ip_port)
 
         image_id = (await self.docker("inspect_image", self.image))["Id"]
-        record = [{k: m[k] for k in ("dataset", "catalog_name", "version", "hash")} for m in mounts]
+        keys = ("dataset", "catalog_name", "version", "hash", "columns", "contracts")
+        record = [{k: m[k] for k in keys} for m in mounts]
         await asyncio.to_thread(self._record_spawn, project, profile, image_id, record)
         return ip_port
 

@@ -1,7 +1,7 @@
 """Pipeline routes of the platform API: submit, scan, dry-run, review, deploy, runs.
 
 Who may do what is decided here and in ``pipelines.review`` / ``pipelines.production``,
-from the caller's hub identity: submit (a developer member of the project, inputs granted
+from the caller's hub identity: submit (a developer member of the project, inputs under contract
 to it), dry-run (its submitter, a developer of the project, an operator), waive (an
 operator, not the submitter), approve/reject (a provider reviewer of an input's owner, an
 operator; never the submitter), deploy/rollback/retire/trigger (operators); reading a

@@ -411,7 +411,7 @@ def up_demo_pipeline(platform: Any) -> None:
     """``trustlab up`` step: the demo pipeline submitted by the demo developer to the demo
     project, dry-run, approved by the demo provider and operator, and deployed to Airflow
     (each step once; nothing when live). A host bootstrap step: it acts for the demo
-    accounts it created, on the same rules (roles, grants, two parties) as everyone."""
+    accounts it created, on the same rules (roles, contracts, two parties) as everyone."""
     from hub.errors import NotFound
     from pipelines.manifest import snapshot_files, version_id
     from pipelines.production import Production

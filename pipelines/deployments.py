@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.models import Dataset
+from hub.terms import terms
 from pipelines import contract
 from pipelines.airflowctl import AirflowError
 from pipelines.manifest import snapshot_files, switch_params, version_id
@@ -131,6 +132,9 @@ class Deployments:
                 return f"input {inp!r} is not in the catalog"
             if ds.kind == "source" and not ds.confirmed:
                 return f"input {inp!r} has no confirmed classification"
+            if terms(session, v.project or "", inp, "pipeline") is None:
+                return (f"project {v.project!r} has no contract in force that allows "
+                        f"pipeline use of {inp!r}")  # fmt: skip
         return None
 
     @staticmethod

@@ -1,7 +1,7 @@
 """The dry run: a submitted version on the samples, in two runner containers.
 
 1. **run** — the only place pipeline code executes: no network, read-only root, uid 1000,
-   the snapshot and the granted samples read-only. ``python -m pipelines.dryrun run`` runs
+   the snapshot and the contracted columns of the samples read-only. ``python -m pipelines.dryrun run`` runs
    ``run(ctx)`` with local Spark and leaves under ``/out``: each output as Parquet
    (``outputs/<name>/``), its analyzed Spark plan as JSON (``plans/<name>.json``) and
    ``report.json`` (what happened, e.g. the pipeline's own error). Nothing it writes is a
@@ -221,6 +221,7 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
     from hub.catalog import Catalog
     from hub.errors import TrustlabError
     from hub.images import docker_client, pin_image
+    from hub.mounts import column_view
     from sandbox.builder import latest_sample
 
     settings = platform.settings
@@ -243,8 +244,14 @@ def run_in_container(platform: Any, version: dict[str, Any], log: Any = print) -
                 raise TrustlabError(f"product {name!r} has no published version yet")
         else:
             latest = latest_sample(platform, name)["versions"][-1]
+        location = Path(latest["location"]).resolve()
+        allowed = (version.get("contract_columns") or {}).get(name)
+        every = [c["name"] for c in info["columns"]]
+        if allowed is not None and set(allowed) != set(every):  # only what the contract allows
+            location = column_view(location, latest["content_hash"], tuple(allowed))
+            pii[name] = {c: t for c, t in pii[name].items() if c in allowed}
         mount = f"/data/samples/{name}"
-        samples[str(Path(latest["location"]).resolve())] = {"bind": mount, "mode": "ro"}
+        samples[str(location)] = {"bind": mount, "mode": "ro"}
         datasets[name] = {"path": mount, "hash": latest["content_hash"],
                           "version": latest["number"]}  # fmt: skip
         pinned[name] = {"version": latest["number"], "hash": latest["content_hash"]}

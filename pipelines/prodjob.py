@@ -114,6 +114,8 @@ def run(job: dict[str, Any]) -> int:
     def reader(name: str) -> tuple[Any, dict[str, Any]]:
         spec = job["inputs"][name]
         df = read_dataset(spark, spec["info"], Registration(location=spec["path"]), settings)
+        if spec.get("columns") is not None:  # only what the project's contract allows
+            df = df.select(*[f"`{c}`" for c in spec["columns"]])
         return df, {"version": spec["version"], "hash": spec["hash"]}
 
     try:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.platform import Platform
+from hub.terms import ContractRefused, Terms, charge, require, terms
 from pipelines import binding as bound
 from pipelines import contract
 from pipelines.airflowctl import Airflow, AirflowError
@@ -142,6 +143,14 @@ class Production(Deployments):
                 problem = f"version {vid[:12]} is {v.state} and no longer holds every approval"
             snapshot, manifest = Path(v.snapshot), json.loads(v.manifest)
             spec = json.loads(dep.spec)
+            project, evidence = v.project or "", {}
+            allowed: dict[str, Terms] = {}
+            if problem is None:
+                try:  # every input covered by a contract in force allowing pipeline use
+                    allowed = {n: require(session, project, n, "pipeline")
+                               for n in manifest["inputs"]}  # fmt: skip
+                except ContractRefused as exc:
+                    problem, evidence = str(exc), exc.evidence
         mismatch = bound.check(spec, binding, self._spec_path(name))
         if problem is None and mismatch:
             reason = "; ".join(mismatch.problems)
@@ -173,7 +182,8 @@ class Production(Deployments):
             with self.platform.db.session() as session:
                 self.platform.ledger.append(
                     session, "production", "pipeline.run.refused", f"pipeline-version:{vid}",
-                    {"dag_id": dag, "run_id": run_id, "run": run_pk, "reason": problem},
+                    {"dag_id": dag, "run_id": run_id, "run": run_pk, "reason": problem,
+                     "project": project, **({"contract": evidence} if evidence else {})},
                 )  # fmt: skip
             raise Refused(problem)
         try:
@@ -204,6 +214,8 @@ class Production(Deployments):
         try:
             for name_in in manifest["inputs"]:
                 inputs[name_in] = self._pin_input(catalog, name_in, work, docker_mode)
+                if not allowed[name_in].all_columns:  # the runner reads only these
+                    inputs[name_in]["columns"] = list(allowed[name_in].columns)
         except TrustlabError as exc:
             self._fail_run(run_pk, "failed", f"input: {exc}")
             shutil.rmtree(work, ignore_errors=True)
@@ -234,12 +246,26 @@ class Production(Deployments):
             for sub in (contract.OUT, contract.CHECK) if docker_mode else (contract.CHECK,):
                 os.chown(work / sub, RUNNER_UID, RUNNER_UID)
         pinned = {k: {"version": i["version"], "hash": i["hash"]} for k, i in inputs.items()}
-        with self.platform.db.session() as session:
-            run = session.get(Run, run_pk)
-            assert run is not None
-            run.inputs = json.dumps(
-                {k: {**p, "rows": inputs[k].get("rows")} for k, p in pinned.items()}
-            )
+        try:
+            with self.platform.db.session() as session:
+                run = session.get(Run, run_pk)
+                assert run is not None
+                run.inputs = json.dumps(
+                    {k: {**p, "rows": inputs[k].get("rows")} for k, p in pinned.items()}
+                )
+                for k, t in allowed.items():  # count the run and its rows; refuse beyond
+                    charge(session, t, f"run:{run_pk}", self.settings.timezone, runs=1,
+                           rows=int(inputs[k].get("rows") or 0))  # fmt: skip
+        except ContractRefused as exc:
+            self._fail_run(run_pk, "refused", str(exc))
+            shutil.rmtree(work, ignore_errors=True)
+            with self.platform.db.session() as session:
+                self.platform.ledger.append(
+                    session, "production", "pipeline.run.refused", f"pipeline-version:{vid}",
+                    {"dag_id": dag, "run_id": run_id, "run": run_pk, "reason": str(exc),
+                     "project": project, "contract": exc.evidence},
+                )  # fmt: skip
+            raise Refused(str(exc)) from None
         return {"run": run_pk, "version": vid, "inputs": pinned, "run_now": True,
                 "params": params}  # fmt: skip
 
@@ -304,6 +330,18 @@ class Production(Deployments):
             v = session.get(PipelineVersion, vid)
             assert v is not None
             dry = json.loads(v.dry_run or "{}")
+            lapsed = [n for n in inputs if terms(session, v.project or "", n, "pipeline") is None]
+        if lapsed:  # expired, suspended or revoked while the run was in progress
+            reason = (f"the contract allowing pipeline use of {', '.join(lapsed)} is no longer "
+                      "in force; the output is not published")  # fmt: skip
+            self._fail_run(run_pk, "refused", reason)
+            with self.platform.db.session() as session:
+                self.platform.ledger.append(
+                    session, "production", "pipeline.run.refused", f"pipeline-version:{vid}",
+                    {"dag_id": dag, "run_id": run_id, "run": run_pk, "reason": reason,
+                     "project": v.project, "step": "publish"},
+                )  # fmt: skip
+            raise Refused(reason)
         verdict_file = work / contract.CHECK / "validation.json"
         report_file = work / contract.OUT / "report.json"
         if not verdict_file.exists() or not report_file.exists():

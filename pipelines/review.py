@@ -20,6 +20,7 @@ from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.identity import Directory, PermissionDenied
 from hub.models import Dataset
 from hub.platform import Platform
+from hub.terms import require
 from pipelines.manifest import check_code, load_manifest, snapshot_files, take_snapshot, version_id
 from pipelines.models import Decision, PipelineVersion, Waiver
 from pipelines.scanner import RULES, SEVERITIES, Scanner, report
@@ -112,7 +113,8 @@ class Review:
         """Snapshot ``folder`` as a version of ``project``'s pipeline, submitted by ``user``
         (the authenticated caller: a developer member of the project), and scan it.
 
-        Every input must be granted to the project. ``skipped``: what a client that sent
+        Every input must be covered by a contract in force of the project that allows
+        pipeline use (``hub.terms``). ``skipped``: what a client that sent
         the files left out of them (scanned as findings with the folder's own).
         """
         manifest = load_manifest(folder)
@@ -136,14 +138,8 @@ class Review:
                         f"input {name!r} has no confirmed classification yet; its owner runs "
                         f"`trustlab dataset confirm {name}`"
                     )
-            granted = self.directory.granted(project, session)
-            missing = [name for name in manifest.inputs if name not in granted]
-            if missing:
-                raise PermissionDenied(
-                    f"project {project!r} has no approved grant of {', '.join(missing)}; a "
-                    f"member requests one with `trustlab project request {project} "
-                    f"{missing[0]}`"
-                )
+            for name in manifest.inputs:  # a contract in force allows pipeline use
+                require(session, project, name, "pipeline")
             if session.get(PipelineVersion, vid) is not None:
                 raise TrustlabError(
                     f"this exact code is already version {vid[:12]}; see "
@@ -288,7 +284,11 @@ class Review:
                 raise InvalidState(f"version {v.id[:12]} is {v.state}; only a scanned, "
                                    "unblocked version is dry-run")  # fmt: skip
             vid = v.id
-        status = {**self.status(vid), "snapshot": str(self.store / v.name / vid)}
+            # the inputs still covered, and only their contracted columns mounted
+            columns = {name: list(require(session, v.project or "", name, "pipeline").columns)
+                       for name in json.loads(v.manifest)["inputs"]}  # fmt: skip
+        status = {**self.status(vid), "snapshot": str(self.store / v.name / vid),
+                  "contract_columns": columns}  # fmt: skip
         result = run_in_container(self.platform, status, log=log)
         return self.record_dry_run(vid, result, actor)
 

@@ -413,10 +413,12 @@ DEMO_PROJECT = "demo"
 
 
 def up_demo_accounts(platform: Platform) -> None:
-    """Demo users (one per role), project ``demo`` with ``people`` granted by its owner."""
+    """Demo users (one per role), project ``demo`` with a contract for ``people`` (asked by
+    the developer, approved by its owner's reviewer and the operator)."""
     import json
     import secrets
 
+    from hub.contracts import Contracts
     from hub.identity import HOST, Directory, Role
 
     directory = Directory(platform)
@@ -435,10 +437,13 @@ def up_demo_accounts(platform: Platform) -> None:
         directory.create_project(
             DEMO_PROJECT, "Demo: explore the people sample 演示项目", ["demo-dev"], actor
         )
-    grants = {g["dataset"]: g["status"] for g in directory.show_project(DEMO_PROJECT)["grants"]}
-    if DEMO_NAME not in grants:
-        directory.request_grant(DEMO_PROJECT, DEMO_NAME, "demo-dev")
-        grants[DEMO_NAME] = "requested"
-    if grants[DEMO_NAME] == "requested":
-        directory.decide_grant(DEMO_PROJECT, DEMO_NAME, "demo-provider", True, None)
-    click.echo(f"  demo accounts in {creds_file} (project {DEMO_PROJECT!r}, grant {DEMO_NAME})")
+    contracts = Contracts(platform)
+    mine = [c for c in contracts.list(DEMO_PROJECT) if c["state"] != "rejected"]
+    if not mine:
+        mine = [contracts.request(DEMO_PROJECT, DEMO_NAME, "demo-dev", ["sandbox", "pipeline"],
+                                  purpose="demo: explore the people sample 演示")]  # fmt: skip
+    for reviewer in ("demo-provider", "demo-operator"):
+        if any(v["awaiting"] for v in mine[0]["versions"]):
+            mine = [contracts.decide(mine[0]["ref"], reviewer, True)]
+    click.echo(f"  demo accounts in {creds_file} (project {DEMO_PROJECT!r}, contract "
+               f"{mine[0]['ref']}: {mine[0]['state']})")  # fmt: skip

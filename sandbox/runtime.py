@@ -6,7 +6,7 @@
 
 Two resolvers, chosen by environment:
 
-- inside a sandbox container the spawner mounts the granted samples read-only and a
+- inside a sandbox container the spawner mounts the contracted samples read-only and a
   manifest (``TRUSTLAB_SAMPLES_MANIFEST``, JSON ``{"datasets": {name: {"path", "hash",
   "version"}}}``) — there is no metadata DB in a sandbox;
 - elsewhere (CLI, dry runs) the catalog is asked for the newest version of
@@ -59,7 +59,7 @@ class ManifestResolver:
         entry = self.entries.get(name)
         if entry is None:
             raise NotFound(
-                f"no sample of {dataset!r} is mounted in this sandbox; granted: "
+                f"no sample of {dataset!r} is mounted in this sandbox; mounted: "
                 f"{', '.join(sorted(self.entries)) or 'none'}"
             )
         path = Path(entry["path"])

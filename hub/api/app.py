@@ -80,14 +80,14 @@ def create_app(
         caller = getattr(request.state, "caller", None)
         if code == 403 and request.method not in ("GET", "HEAD", "OPTIONS"):
             who = caller.name if caller else "(unidentified token)"
-            await run_in_threadpool(_ledger_refusal, platform, who, request, str(exc))
+            await run_in_threadpool(_ledger_refusal, platform, who, request, exc)
         body = {"detail": str(exc), "error": type(exc).__name__, "exit_code": exc.exit_code}
         return JSONResponse(body, status_code=code)
 
-    from hub.api import datasets, routes
+    from hub.api import contracts, datasets, routes
 
-    app.include_router(routes.router, prefix=PREFIX.rstrip("/"))
-    app.include_router(datasets.router, prefix=PREFIX.rstrip("/"))
+    for own in (routes, datasets, contracts):
+        app.include_router(own.router, prefix=PREFIX.rstrip("/"))
     for _, ep in sorted(plugins("trustlab.api").items()):
         found = ep.load()
         app.include_router(found if isinstance(found, APIRouter) else found(),
@@ -95,7 +95,7 @@ def create_app(
     return app
 
 
-def _ledger_refusal(platform: Platform, who: str, request: Request, reason: str) -> None:
+def _ledger_refusal(platform: Platform, who: str, request: Request, exc: Exception) -> None:
     route = request.scope.get("route")
     with platform.db.session() as session:
         platform.ledger.append(
@@ -103,7 +103,12 @@ def _ledger_refusal(platform: Platform, who: str, request: Request, reason: str)
             who,
             "access.refused",
             f"api:{getattr(route, 'path', request.url.path).removeprefix(PREFIX.rstrip('/'))}",
-            {"method": request.method, "path": request.url.path, "reason": reason},
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "reason": str(exc),
+                **({"evidence": exc.evidence} if getattr(exc, "evidence", None) else {}),
+            },
         )
 
 

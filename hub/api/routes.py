@@ -1,7 +1,7 @@
 """The hub's own routes: who am I, users (admins), projects and grants, the ledger (audit).
 
-Role rules live here and in ``hub.identity`` (grants: only a provider reviewer of the
-dataset's owner decides); feature routes (datasets' samples, pipelines) live in their
+Role rules live here and in ``hub.identity``; contracts have their own module
+(``hub.api.contracts``); feature routes (datasets' samples, pipelines) live in their
 packages.
 """
 
@@ -104,7 +104,7 @@ def set_password(name: str, body: NewPassword, who: CallerDep, p: PlatformDep) -
     return {"name": name, "password": password if body.password is None else None}
 
 
-# --- projects and grants -------------------------------------------------------------------
+# --- projects -------------------------------------------------------------------
 
 
 class NewProject(BaseModel):
@@ -115,14 +115,6 @@ class NewProject(BaseModel):
 
 class Member(BaseModel):
     user: str
-
-
-class GrantRequest(BaseModel):
-    dataset: str
-
-
-class Reason(BaseModel):
-    reason: str | None = Field(None, max_length=4000)
 
 
 @router.get("/projects", tags=["projects"])
@@ -152,43 +144,6 @@ def create_project(body: NewProject, who: CallerDep, p: PlatformDep) -> dict[str
 def add_member(name: str, body: Member, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
     who.require("operator", "admin")
     return Directory(p).add_member(name, body.user, who.name)
-
-
-@router.post("/projects/{name}/grants", tags=["projects"])
-def request_grant(name: str, body: GrantRequest, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
-    """A member asks for a dataset; a provider reviewer of its owner decides."""
-    return Directory(p).request_grant(name, body.dataset, who.name)
-
-
-@router.post("/projects/{name}/grants/{dataset}/approve", tags=["projects"])
-def approve_grant(name: str, dataset: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
-    return Directory(p).decide_grant(name, dataset, who.name, True, None)
-
-
-@router.post("/projects/{name}/grants/{dataset}/reject", tags=["projects"])
-def reject_grant(
-    name: str,
-    dataset: str,
-    body: Reason,
-    who: CallerDep,
-    p: PlatformDep,
-) -> dict[str, Any]:
-    return Directory(p).decide_grant(name, dataset, who.name, False, body.reason)
-
-
-@router.post("/projects/{name}/grants/{dataset}/revoke", tags=["projects"])
-def revoke_grant(
-    name: str,
-    dataset: str,
-    body: Reason,
-    who: CallerDep,
-    p: PlatformDep,
-) -> dict[str, Any]:
-    if not (body.reason or "").strip():
-        raise TrustlabError("a revocation needs a reason")
-    directory = Directory(p)
-    directory.revoke_grant(name, dataset, who.name, body.reason or "")
-    return directory.show_project(name)
 
 
 # --- the ledger (auditors, operators, admins) -------------------------------------------------

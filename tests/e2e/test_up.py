@@ -55,8 +55,10 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "sample.publish",
         *["user.add"] * len(DEMO_ACCOUNTS),
         "project.create",
-        "grant.request",
-        "grant.approve",
+        "contract.import",  # the developer asks for people on standard terms
+        "contract.approve",  # its owner's reviewer
+        "contract.approve",  # the operator
+        "contract.activate",
         # The demo pipeline goes through review like any other, then is deployed.
         "pipeline.submit",
         "pipeline.scan",

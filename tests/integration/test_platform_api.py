@@ -61,7 +61,8 @@ def refused(call: Any, status: int = 403) -> str:
 @pytest.fixture(scope="module")
 def world(api_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Accounts of every role, a dataset of tax-bureau with a confirmed classification, a
-    project with it granted, and a published sample — all made through the API."""
+    project with a contract for it in force, and a published sample — all made through the
+    API."""
     hub = api_platform
     tmp = tmp_path_factory.mktemp(f"world-{hub.lane}")
     for name, role in [("ops", "operator"), ("aud", "auditor"), ("dev1", "developer"),
@@ -85,8 +86,10 @@ def world(api_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
                                                    "params": {"width": 1000}})  # fmt: skip
     prov.post("/samples/taxpayers/policy/纳税人识别号", {"rule": "pseudonym"})
     ops.post("/projects", {"name": "lab", "members": ["dev1"]})
-    hub.client("dev1").post("/projects/lab/grants", {"dataset": "taxpayers"})
-    prov.post("/projects/lab/grants/taxpayers/approve")
+    ref = hub.client("dev1").post("/contracts/request", {"project": "lab",
+                                                        "dataset": "taxpayers"})["ref"]  # fmt: skip
+    prov.post(f"/contracts/{ref}/approve")
+    assert ops.post(f"/contracts/{ref}/approve")["state"] == "active"
     hub.tmp = tmp
     return hub
 
@@ -165,20 +168,31 @@ def test_user_and_project_administration(world: Any) -> None:
     assert ops.post("/projects/p2/members", {"user": "x1"})["members"] == ["x1"]
     refused(lambda: dev1.get("/projects/p2"))  # not a member
     assert [p["name"] for p in dev1.get("/projects")] == ["lab"]
-    refused(lambda: world.client("dev2").post("/projects/lab/grants", {"dataset": "trips"}))
+    refused(lambda: world.client("dev2").post("/contracts/request",
+                                              {"project": "lab", "dataset": "trips"}))  # fmt: skip
     refused(lambda: dev1.get("/users"))
     assert {u["name"] for u in world.client("aud").get("/users")} >= {"dev1", "ops", "x1"}
 
 
-def test_grants_are_decided_by_the_owner_only(world: Any) -> None:
+def test_contracts_need_the_owner_and_an_operator(world: Any) -> None:
     ops, dev1 = world.client("ops"), world.client("dev1")
-    dev1.post("/projects/lab/grants", {"dataset": "trips"})
-    for who in ("ops", "prov", "dev1"):  # the operator, another owner's reviewer, the asker
-        refused(lambda w=who: world.client(w).post("/projects/lab/grants/trips/approve"))
-    decided = world.client("prov2").post("/projects/lab/grants/trips/reject",
+    ask = {"project": "lab", "dataset": "trips"}
+    assert "confirmed classification" in refused(lambda: dev1.post("/contracts/request", ask),
+                                                 400)  # fmt: skip
+    world.client("prov2").post("/datasets/trips/confirm")
+    ref = dev1.post("/contracts/request", ask)["ref"]
+    for who in ("prov", "dev1", "aud"):  # another owner's reviewer, the asker, an auditor
+        refused(lambda w=who: world.client(w).post(f"/contracts/{ref}/approve"))
+    assert ops.post(f"/contracts/{ref}/approve")["state"] == "draft"  # one of two parties
+    refused(lambda: ops.post(f"/contracts/{ref}/approve"))  # the same person cannot be both
+    decided = world.client("prov2").post(f"/contracts/{ref}/reject",
                                          {"reason": "not for this purpose"})  # fmt: skip
-    assert {g["dataset"]: g["status"] for g in decided["grants"]}["trips"] == "rejected"
-    assert ops.get("/projects/lab")["grants"][0]["decided_by"] in ("prov", "prov2")
+    assert decided["state"] == "rejected" and not decided["in_force"]
+    listed = {c["ref"]: c["state"] for c in ops.get("/projects/lab")["contracts"]}
+    assert listed[ref] == "rejected"
+    entries = world.client("aud").get("/audit/entries", subject=f"contract:{ref}", limit=20)
+    assert [e["action"] for e in entries] == ["contract.import", "contract.approve",
+                                              "contract.reject"]  # fmt: skip
 
 
 def test_classification_is_the_owners_decision(world: Any) -> None:
@@ -242,7 +256,7 @@ def test_scan_cli_json_and_exit_codes(world: Any) -> None:
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
 
 
-def test_submission_needs_membership_and_granted_inputs(world: Any) -> None:
+def test_submission_needs_membership_and_contracted_inputs(world: Any) -> None:
     from pipelines.upload import pack
 
     body = {**pack(folder(world.tmp, "by_district")), "project": "lab"}
@@ -252,7 +266,7 @@ def test_submission_needs_membership_and_granted_inputs(world: Any) -> None:
     other.write_text(other.read_text().replace('["taxpayers"]', '["trips"]'))
     message = refused(lambda: world.client("dev1").post(
         "/pipelines/versions", {**pack(other.parent), "project": "lab"}))  # fmt: skip
-    assert "no approved grant of trips" in message
+    assert "no contract in force that allows pipeline use of 'trips'" in message
     done = world.as_user("dev1", "pipeline", "submit", str(body_folder := world.tmp /
                          "by_district"), "--format", "json")  # fmt: skip
     assert done.returncode == 0, done.stderr

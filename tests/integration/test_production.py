@@ -65,20 +65,22 @@ def promote(hub: Any, folder: Path) -> str:
 
 @contextmanager
 def granted(hub: Any, project: str, dataset: str) -> Iterator[None]:
-    """``dataset`` granted to ``project`` for a while (a member asks, its owner decides),
-    then withdrawn again if it was not granted before: the shared platform is restored."""
+    """A contract for ``dataset`` in force for ``project`` for a while (a member asks, its
+    owner's reviewer and the operator approve), revoked afterwards if there was none: the
+    shared platform is restored."""
     info = cli_json(hub, "project", "show", project, "--format", "json", user="demo-dev")
-    if {g["dataset"]: g["status"] for g in info["grants"]}.get(dataset) == "approved":
+    if any(dataset in c["datasets"] and c["in_force"] for c in info["contracts"]):
         yield
         return
-    cli_json(hub, "project", "request", project, dataset, "--format", "json", user="demo-dev")
-    cli_json(hub, "project", "approve", project, dataset, "--format", "json",
-             user="demo-provider")  # fmt: skip
+    ref = cli_json(hub, "contract", "request", project, dataset, "--format", "json",
+                   user="demo-dev")["ref"]  # fmt: skip
+    for reviewer in ("demo-provider", "demo-operator"):
+        cli_json(hub, "contract", "approve", ref, "--format", "json", user=reviewer)
     try:
         yield
     finally:
-        cli_json(hub, "project", "revoke", project, dataset, "--reason", "test done",
-                 "--format", "json", user="demo-provider")  # fmt: skip
+        cli_json(hub, "contract", "revoke", ref, "--reason", "test done", "--format", "json",
+                 user="demo-provider")  # fmt: skip
 
 
 def deploy(hub: Any, vid: str) -> dict[str, Any]:
@@ -524,7 +526,7 @@ def test_a_new_product_version_triggers_the_downstream_pipeline(
     hub_under_test: Any, tmp_path: Path
 ) -> None:
     hub = hub_under_test
-    with granted(hub, "demo", DEMO):  # a pipeline reads only what its project was granted
+    with granted(hub, "demo", DEMO):  # a pipeline reads only what a contract allows
         vid = promote(hub, write_pipeline(tmp_path / "rank", RANK_TOML, RANK_CODE))
     deploy(hub, vid)
     code, upstream = trigger(hub, DEMO)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from hub.catalog import Catalog, Registration
 from hub.errors import InvalidState, NotFound, TrustlabError
+from hub.contracts import Contracts
 from hub.identity import Directory, PermissionDenied, Role
 from hub.platform import Platform
 from pipelines.dryrun import execute, judge
@@ -68,9 +69,11 @@ def review(platform: Platform, tmp_path: Path) -> Review:
     d.add_user("tom", [Role("provider", "transport")], None, "admin")
     catalog.confirm("trips")
     d.create_project("lab", "", ["dev"], "admin")
+    contracts = Contracts(platform)
     for dataset, owner in (("people", "carol"), ("trips", "tom")):
-        d.request_grant("lab", dataset, "dev")
-        d.decide_grant("lab", dataset, owner, True, None)
+        ref = contracts.request("lab", dataset, "dev", ["sandbox", "pipeline"])["ref"]
+        contracts.decide(ref, owner, True)
+        assert contracts.decide(ref, "olga", True)["in_force"]
     return Review(platform)
 
 

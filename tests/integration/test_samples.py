@@ -121,7 +121,7 @@ def test_runtime_manifest_resolver(tmp_path: Path, built, monkeypatch) -> None: 
     monkeypatch.setenv("TRUSTLAB_SAMPLES_MANIFEST", str(manifest))
     assert len(load("people", engine="pandas")) == 500
     assert available() == ["people"]
-    with pytest.raises(NotFound, match="granted: people"):
+    with pytest.raises(NotFound, match="mounted: people"):
         load("tax", engine="pandas")
 
 

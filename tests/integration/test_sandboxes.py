@@ -228,7 +228,7 @@ def _wait_for_cells(hub: HubUnderTest, marker: str, count: int, timeout: float =
         time.sleep(0.5)
 
 
-def test_users_without_a_grant_cannot_spawn(hub_under_test: HubUnderTest) -> None:
+def test_users_without_a_contract_cannot_spawn(hub_under_test: HubUnderTest) -> None:
     hub_under_test.add_user("outsider", "developer")
     resp = hub_under_test.spawn("outsider")
     assert resp.status_code == 403 and "not a member of any project" in resp.text
@@ -240,7 +240,7 @@ def test_users_without_a_grant_cannot_spawn(hub_under_test: HubUnderTest) -> Non
         == 0
     )
     resp = hub_under_test.spawn("loner", project="empty")
-    assert resp.status_code == 403 and "no published samples" in resp.text
+    assert resp.status_code == 403 and "no contract in force" in resp.text
     resp = hub_under_test.spawn("loner", project="demo")  # not a member of demo
     assert resp.status_code == 403 and "not a member" in resp.text
     # a client cannot pick another image either: unknown options are dropped
@@ -267,7 +267,7 @@ def test_stop_is_ledgered(hub_under_test: HubUnderTest) -> None:
     assert [s["payload"]["session"] for s in stops] == [spawn["payload"]["session"]]
 
 
-def test_prod_profile_mounts_granted_products_only(hub_under_test: HubUnderTest) -> None:
+def test_prod_profile_mounts_contracted_products_only(hub_under_test: HubUnderTest) -> None:
     hub = hub_under_test
     product = json.loads(hub.as_user("demo-dev", "dataset", "show", "district_income", "--format", "json").stdout
                          or "{}")  # fmt: skip
@@ -281,12 +281,13 @@ def test_prod_profile_mounts_granted_products_only(hub_under_test: HubUnderTest)
     hub.add_user("analyst", "developer")
     assert hub.as_user("demo-operator", "project", "add-member", "demo", "analyst").returncode == 0
     resp = hub.spawn("analyst", project="demo", profile="prod")
-    assert resp.status_code == 403 and "no approved products" in resp.text
-    assert hub.as_user("analyst", "project", "request", "demo", "district_income").returncode == 0
-    assert (
-        hub.as_user("demo-provider", "project", "approve", "demo", "district_income").returncode
-        == 0
-    )
+    assert resp.status_code == 403 and "approved products" in resp.text
+    asked = hub.as_user("analyst", "contract", "request", "demo", "district_income",
+                        "--mode", "sandbox", "--format", "json")  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    ref = json.loads(asked.stdout)["ref"]
+    for reviewer in ("demo-provider", "demo-operator"):
+        assert hub.as_user(reviewer, "contract", "approve", ref).returncode == 0
     resp = hub.spawn("analyst", project="demo", profile="prod")
     assert resp.status_code in (201, 202), resp.text
     kernel = hub.kernel("analyst")
