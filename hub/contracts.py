@@ -3,7 +3,8 @@
 A contract is created as a draft from a document (``hub.contract_doc``): imported from the
 management system, or asked for by a project member (``request``). It becomes **active**
 only when a provider reviewer of every object's owner and an operator have approved that
-exact version (its hash), none of them its author and no person in two places. A new
+exact version (its hash); no person fills two places, and a member who asked for a
+contract (``request``) does not decide it. A new
 document under the same ``ref`` is the next version (an amendment or a renewal): the
 version in force stays so until the new one is approved.
 
@@ -271,8 +272,9 @@ class Contracts:
         expired = until is not None and until <= now()
         frozen = c.state == "suspended"  # a renewal does not lift a freeze
         c.state = "expired" if expired else ("suspended" if frozen else "active")
-        c.state_by, c.state_at = actor, now()
-        c.state_reason = "approved by every party" if not expired else "approved after its end"
+        if not frozen:  # a freeze keeps its own record (its lifting checks it)
+            c.state_by, c.state_at = actor, now()
+            c.state_reason = "approved by every party" if not expired else "approved after its end"
         self.platform.ledger.append(
             session, actor, "contract.activate", f"contract:{c.ref}",
             {"version": v.number, "hash": v.hash, "state": c.state, "before": before,

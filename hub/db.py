@@ -23,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest hub migration. Checked against Alembic's script directory by a test; comparing
 # with it lets every command skip importing Alembic (a large share of the CLI's start-up
 # time) when the schema is current.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 
 @dataclass(frozen=True)

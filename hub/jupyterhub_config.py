@@ -98,6 +98,12 @@ c.JupyterHub.load_roles = [
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
     },
+    {
+        "name": "trustlab-monitor",
+        "description": "The contract monitor stops sandboxes whose contracts lapsed.",
+        "scopes": ["list:users", "read:servers", "delete:servers"],
+        "services": ["trustlab-monitor"],
+    },
 ]
 # --- services -------------------------------------------------------------------------------
 c.JupyterHub.services = [
@@ -127,6 +133,12 @@ c.JupyterHub.services = [
         # a console login's token may also call the platform API, as that person
         "oauth_client_allowed_scopes": ["access:services!service=trustlab-api"],
         "display": True,
+    },
+    {
+        # contracts on what already runs, and the risk rules (hub.monitor)
+        "name": "trustlab-monitor",
+        "command": [sys.executable, "-m", "hub.monitor"],
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
     },
     {
         "name": "idle-culler",

@@ -362,3 +362,39 @@ class CellRecord(Base):
     record_id: Mapped[str] = mapped_column(String(200), unique=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sandbox_sessions.id"))
     ledger_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class RiskAlert(Base):
+    """A risk rule's finding (``hub.risk``): about whom, how bad, why, and its ledger entry."""
+
+    __tablename__ = "risk_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100), index=True)
+    severity: Mapped[str] = mapped_column(String(10))  # low | medium | high
+    subject_kind: Mapped[str] = mapped_column(String(20))  # user | project | contract
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON
+    trigger_seq: Mapped[int | None] = mapped_column(BigInteger)  # the entry that set it off
+    ledger_seq: Mapped[int | None] = mapped_column(BigInteger)  # its own risk.alert entry
+    freeze_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Freeze(Base):
+    """A freeze of a user, project or contract (``hub.freeze``), and its lifting."""
+
+    __tablename__ = "freezes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    changed: Mapped[str] = mapped_column(Text, default="[]")  # JSON: what it suspended
+    frozen_by: Mapped[str] = mapped_column(String(100))
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lift_reason: Mapped[str | None] = mapped_column(Text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -158,6 +158,18 @@ class Settings(BaseSettings):
         le=3650,
         description="Validity of a contract asked for with `trustlab contract request` "
         "(imported contracts carry their own dates).",
+    )
+    monitor_interval: float = Field(
+        15.0,
+        ge=1,
+        le=60,
+        description="Seconds between the contract monitor's ticks (expiry, sandbox stops, "
+        "deployment pauses, risk rules); at most 60, so a lapse takes effect within a minute.",
+    )
+    risk_rules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Risk rule settings over their defaults, as JSON: {"rule": {"key": value, '
+        '"enabled": false}} (rules: docs/contracts.md).',
     )
     sandbox_image: str = Field("trustlab-sandbox:latest", description="Notebook sandbox image.")
     runner_image: str = Field("trustlab-runner:latest", description="Pipeline runner image.")

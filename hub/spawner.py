@@ -97,9 +97,14 @@ class SandboxSpawner(DockerSpawner):
         return platform().settings.sandbox_cpu_limit
 
     def _options_form(self) -> str:
+        from hub.enforce import notice
+
+        said = notice(platform(), self.user.name)
+        banner = (f'<div class="alert alert-warning" id="trustlab-notice">{html.escape(said)}'
+                  "<br>您的沙箱因合约失效已被停止。</div>" if said else "")  # fmt: skip
         projects = Directory(platform()).list_projects(self.user.name)
         if not projects:
-            return (
+            return banner + (
                 "<p>You are not a member of any project yet; ask an admin. "
                 "您尚未加入任何项目，请联系管理员。</p>"
             )
@@ -108,7 +113,9 @@ class SandboxSpawner(DockerSpawner):
             f"{' — ' + html.escape(p['description']) if p['description'] else ''}</option>"
             for p in projects
         )
-        return f"""
+        return (
+            banner
+            + f"""
 <label for="project">Project 项目</label>
 <select class="form-control" name="project" id="project">{opts}</select>
 <label for="profile">Environment 环境</label>
@@ -116,6 +123,7 @@ class SandboxSpawner(DockerSpawner):
   <option value="dev" selected>dev — desensitized samples 开发（脱敏样例）</option>
   <option value="prod">prod — approved products 生产（已审批产品）</option>
 </select>"""
+        )
 
     @default("options_form")
     def _default_options_form(self):  # type: ignore[override]
@@ -170,6 +178,7 @@ class SandboxSpawner(DockerSpawner):
             request = await asyncio.to_thread(resolve_request, Directory(p), self.user.name,
                                               options)  # fmt: skip
         except TrustlabError as exc:
+            await asyncio.to_thread(self._record_refusal, options, str(exc))
             raise web.HTTPError(403, str(exc)) from None
         self.plan = request
         project, profile, mounts = request["project"], request["profile"], request["mounts"]
@@ -230,6 +239,13 @@ class SandboxSpawner(DockerSpawner):
         record = [{k: m[k] for k in keys} for m in mounts]
         await asyncio.to_thread(self._record_spawn, project, profile, image_id, record)
         return ip_port
+
+    def _record_refusal(self, options: dict[str, Any], reason: str) -> None:
+        p = platform()
+        with p.db.session() as session:
+            p.ledger.append(session, self.user.name, "sandbox.refused",
+                            f"user:{self.user.name}", {"server": self.name or "",
+                            "options": options, "reason": reason})  # fmt: skip
 
     def _record_spawn(self, project: str, profile: str, image_id: str, record: list) -> None:
         p = platform()

@@ -1,7 +1,8 @@
 """The dry run: a submitted version on the samples, in two runner containers.
 
 1. **run** — the only place pipeline code executes: no network, read-only root, uid 1000,
-   the snapshot and the contracted columns of the samples read-only. ``python -m pipelines.dryrun run`` runs
+   the snapshot and the contracted columns of the samples read-only.
+   ``python -m pipelines.dryrun run`` runs
    ``run(ctx)`` with local Spark and leaves under ``/out``: each output as Parquet
    (``outputs/<name>/``), its analyzed Spark plan as JSON (``plans/<name>.json``) and
    ``report.json`` (what happened, e.g. the pipeline's own error). Nothing it writes is a

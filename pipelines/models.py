@@ -90,6 +90,7 @@ class Deployment(Base):
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     spec: Mapped[str] = mapped_column(Text)  # JSON: what the DAG factory builds
+    paused_reason: Mapped[str | None] = mapped_column(Text)  # paused by the contract monitor
 
     version: Mapped[PipelineVersion] = relationship()
 

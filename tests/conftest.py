@@ -158,6 +158,15 @@ class HubUnderTest:
             TRUSTLAB_SANDBOX_NETWORK=self.NETWORK,
             TRUSTLAB_SANDBOX_SUBNET=self.SUBNET,
             TRUSTLAB_SPARK_MASTER="local[2]",
+            # These suites refuse their people on purpose, again and again: that must not
+            # freeze them mid-suite. Each rule, and freezing, is tested in test_risk.py.
+            TRUSTLAB_RISK_RULES=json.dumps(
+                {
+                    "repeated_refusals": {"severity": "medium"},
+                    "output_spike": {"severity": "medium"},
+                }
+            ),
+            TRUSTLAB_MONITOR_INTERVAL="5",
             XDG_CONFIG_HOME=str(home / "config"),  # a login never touches the tester's own
             COLUMNS="200",
         )

@@ -84,9 +84,9 @@ def create_app(
         body = {"detail": str(exc), "error": type(exc).__name__, "exit_code": exc.exit_code}
         return JSONResponse(body, status_code=code)
 
-    from hub.api import contracts, datasets, routes
+    from hub.api import alerts, contracts, datasets, routes
 
-    for own in (routes, datasets, contracts):
+    for own in (routes, datasets, contracts, alerts):
         app.include_router(own.router, prefix=PREFIX.rstrip("/"))
     for _, ep in sorted(plugins("trustlab.api").items()):
         found = ep.load()

@@ -66,7 +66,7 @@ def caller(request: Request) -> Caller:
         )
     roles = Directory(platform(request)).roles(identity["name"])
     if not roles:
-        raise PermissionDenied(f"{identity['name']!r} is not an active trustlab user")
+        raise PermissionDenied(_inactive(platform(request), identity["name"]))
     who = Caller(identity["name"], tuple(roles))
     request.state.caller = who
     return who
@@ -75,3 +75,21 @@ def caller(request: Request) -> Caller:
 # Route parameters: ``who: CallerDep`` (authenticated, roles loaded), ``p: PlatformDep``.
 CallerDep = Annotated[Caller, Depends(caller)]
 PlatformDep = Annotated[Platform, Depends(platform)]
+
+
+def _inactive(p: Platform, name: str) -> str:
+    """Why ``name`` may not act: frozen after an alert, or simply not an active user."""
+    from sqlalchemy import select
+
+    from hub.models import Freeze
+
+    with p.db.session() as session:
+        row = session.scalars(select(Freeze).where(
+            Freeze.kind == "user", Freeze.target == name, Freeze.lifted_at.is_(None))
+            .order_by(Freeze.id.desc()).limit(1)).first()  # fmt: skip
+        if row is not None:
+            return (
+                f"{name!r} is frozen (freeze {row.id}: {row.reason}); an operator lifts "
+                f"it with `trustlab alerts unfreeze {row.id} --reason TEXT` (账户已冻结)"
+            )
+    return f"{name!r} is not an active trustlab user"

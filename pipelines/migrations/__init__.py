@@ -4,4 +4,4 @@ from pathlib import Path
 
 from hub.db import MigrationSet
 
-MIGRATIONS = MigrationSet(path=Path(__file__).parent / "versions", head="p003")
+MIGRATIONS = MigrationSet(path=Path(__file__).parent / "versions", head="p004")

@@ -108,8 +108,12 @@ def activate(c: Contracts, data: dict[str, Any], provider: str = "carol") -> dic
 
 def actions(platform: Platform, subject: str) -> list[tuple[str, str]]:
     with platform.db.session() as session:
-        return [(e.action, e.actor) for e in session.scalars(
-            select(LedgerEntry).where(LedgerEntry.subject == subject).order_by(LedgerEntry.seq))]
+        return [
+            (e.action, e.actor)
+            for e in session.scalars(
+                select(LedgerEntry).where(LedgerEntry.subject == subject).order_by(LedgerEntry.seq)
+            )
+        ]
 
 
 def test_a_contract_is_active_only_when_every_owner_and_an_operator_approved(
@@ -169,31 +173,65 @@ def test_import_and_export_round_trip_through_the_published_schema(world: Platfo
     again = c.import_document(renewed, "olga")
     assert [v["status"] for v in again["versions"]] == ["approved", "pending"]
     assert again["in_force"], "the version in force stays so while its renewal is decided"
-    with pytest.raises(InvalidState, match="exact document|awaits approval"):
+    with pytest.raises(InvalidState, match=r"exact document|awaits approval"):
         c.import_document(renewed, "olga")
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"valid_until": "2020-01-01T00:00:00+08:00",
-          "valid_from": "2019-01-01T00:00:00+08:00"}, "valid_until"),  # expired
-        ({"objects": [{"dataset": "nowhere", "columns": "*", "modes": ["sandbox"]}]},
-         "objects.0.dataset"),
-        ({"objects": [{"dataset": "draft_data", "columns": "*", "modes": ["sandbox"]}],
-          "parties": {"providers": ["transport"],
-                      "user": {"kind": "project", "name": "welfare"}}},
-         "objects.0.dataset"),  # unconfirmed classification
-        ({"objects": [{"dataset": "relief", "columns": ["street", "salary"],
-                       "modes": ["sandbox"]}]}, "objects.0.columns"),
-        ({"objects": [{"dataset": "relief.sample", "columns": "*", "modes": ["sandbox"]}]},
-         "objects.0.dataset"),
-        ({"parties": {"providers": ["transport"],
-                      "user": {"kind": "project", "name": "welfare"}}}, "parties.providers"),
-        ({"parties": {"providers": ["civil-affairs"],
-                      "user": {"kind": "project", "name": "nope"}}}, "parties.user.name"),
-        ({"objects": [{"dataset": "relief", "columns": "*", "modes": ["export"]}]},
-         "objects.0.modes.0"),
+        (
+            {"valid_until": "2020-01-01T00:00:00+08:00", "valid_from": "2019-01-01T00:00:00+08:00"},
+            "valid_until",
+        ),  # expired
+        (
+            {"objects": [{"dataset": "nowhere", "columns": "*", "modes": ["sandbox"]}]},
+            "objects.0.dataset",
+        ),
+        (
+            {
+                "objects": [{"dataset": "draft_data", "columns": "*", "modes": ["sandbox"]}],
+                "parties": {
+                    "providers": ["transport"],
+                    "user": {"kind": "project", "name": "welfare"},
+                },
+            },
+            "objects.0.dataset",
+        ),  # unconfirmed classification
+        (
+            {
+                "objects": [
+                    {"dataset": "relief", "columns": ["street", "salary"], "modes": ["sandbox"]}
+                ]
+            },
+            "objects.0.columns",
+        ),
+        (
+            {"objects": [{"dataset": "relief.sample", "columns": "*", "modes": ["sandbox"]}]},
+            "objects.0.dataset",
+        ),
+        (
+            {
+                "parties": {
+                    "providers": ["transport"],
+                    "user": {"kind": "project", "name": "welfare"},
+                }
+            },
+            "parties.providers",
+        ),
+        (
+            {
+                "parties": {
+                    "providers": ["civil-affairs"],
+                    "user": {"kind": "project", "name": "nope"},
+                }
+            },
+            "parties.user.name",
+        ),
+        (
+            {"objects": [{"dataset": "relief", "columns": "*", "modes": ["export"]}]},
+            "objects.0.modes.0",
+        ),
         ({"limits": {"runs_per_day": 0}}, "limits.runs_per_day"),
         ({"valid_from": "2027-01-01T00:00:00"}, "valid_from"),  # no time zone
         ({"surprise": 1}, "surprise"),
@@ -314,8 +352,12 @@ def test_approved_grants_become_contracts_without_an_end_date(settings: Any) -> 
             "(1, 'relief', 'source', 1, 'csv', '/x.csv', '{}', 'confirmed', 't', "
             "CURRENT_TIMESTAMP), (2, 'old', 'source', 1, 'csv', '/y.csv', '{}', "
             "'confirmed', 't', CURRENT_TIMESTAMP)"))  # fmt: skip
-        conn.execute(text("INSERT INTO projects (id, name, description, created_by, "
-                          "created_at) VALUES (1, 'welfare', '', 't', CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, description, created_by, "
+                "created_at) VALUES (1, 'welfare', '', 't', CURRENT_TIMESTAMP)"
+            )
+        )
         conn.execute(text(
             "INSERT INTO grants (project_id, dataset_id, status, requested_by, requested_at, "
             "decided_by, decided_at) VALUES (1, 1, 'approved', 'dana', CURRENT_TIMESTAMP, "
@@ -333,7 +375,8 @@ def test_approved_grants_become_contracts_without_an_end_date(settings: Any) -> 
         assert made["versions"][0]["decisions"][0]["reviewer"] == "carol"
         Platform(settings).init()  # a second start ledgers nothing more
         assert actions(platform, "contract:grant-welfare-relief") == [
-            ("contract.migrate", "platform-host")]
+            ("contract.migrate", "platform-host")
+        ]
         with platform.db.session() as session:
             t = terms(session, "welfare", "relief", "pipeline")
             assert t is not None and t.all_columns is True and t.until is None

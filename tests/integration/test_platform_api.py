@@ -174,13 +174,25 @@ def test_user_and_project_administration(world: Any) -> None:
     assert {u["name"] for u in world.client("aud").get("/users")} >= {"dev1", "ops", "x1"}
 
 
+def test_classification_is_the_owners_decision(world: Any) -> None:
+    for who, other in (("ops", "prov2"), ("dev1", "dev1"), ("prov", "ops")):
+        refused(lambda w=who: world.client(w).post("/datasets/trips/confirm"))
+        refused(lambda w=other: world.client(w).post(
+            "/datasets/taxpayers/columns/mobile", {"level": "L4"}))  # fmt: skip
+    prov2 = world.client("prov2")
+    assert prov2.post("/datasets/trips/confirm")["confirmed_by"] == "prov2"
+    assert world.client("dev1").get("/datasets/trips")["classification_status"] == "confirmed"
+
+
 def test_contracts_need_the_owner_and_an_operator(world: Any) -> None:
     ops, dev1 = world.client("ops"), world.client("dev1")
-    ask = {"project": "lab", "dataset": "trips"}
-    assert "confirmed classification" in refused(lambda: dev1.post("/contracts/request", ask),
-                                                 400)  # fmt: skip
-    world.client("prov2").post("/datasets/trips/confirm")
-    ref = dev1.post("/contracts/request", ask)["ref"]
+    (world.tmp / "buses.csv").write_text("line,stop\n1,a\n")
+    ops.post("/datasets", {"source": str(world.tmp / "buses.csv"), "name": "buses",
+                           "owner": "transport"})  # fmt: skip
+    unconfirmed = {"project": "lab", "dataset": "buses"}
+    assert "confirmed classification" in refused(
+        lambda: dev1.post("/contracts/request", unconfirmed), 400)  # fmt: skip
+    ref = dev1.post("/contracts/request", {"project": "lab", "dataset": "trips"})["ref"]
     for who in ("prov", "dev1", "aud"):  # another owner's reviewer, the asker, an auditor
         refused(lambda w=who: world.client(w).post(f"/contracts/{ref}/approve"))
     assert ops.post(f"/contracts/{ref}/approve")["state"] == "draft"  # one of two parties
@@ -193,16 +205,6 @@ def test_contracts_need_the_owner_and_an_operator(world: Any) -> None:
     entries = world.client("aud").get("/audit/entries", subject=f"contract:{ref}", limit=20)
     assert [e["action"] for e in entries] == ["contract.import", "contract.approve",
                                               "contract.reject"]  # fmt: skip
-
-
-def test_classification_is_the_owners_decision(world: Any) -> None:
-    for who, other in (("ops", "prov2"), ("dev1", "dev1"), ("prov", "ops")):
-        refused(lambda w=who: world.client(w).post("/datasets/trips/confirm"))
-        refused(lambda w=other: world.client(w).post(
-            "/datasets/taxpayers/columns/mobile", {"level": "L4"}))  # fmt: skip
-    prov2 = world.client("prov2")
-    assert prov2.post("/datasets/trips/confirm")["confirmed_by"] == "prov2"
-    assert world.client("dev1").get("/datasets/trips")["classification_status"] == "confirmed"
 
 
 def test_masking_policy_and_sample_build(world: Any) -> None:

@@ -68,12 +68,14 @@ def granted(hub: Any, project: str, dataset: str) -> Iterator[None]:
     """A contract for ``dataset`` in force for ``project`` for a while (a member asks, its
     owner's reviewer and the operator approve), revoked afterwards if there was none: the
     shared platform is restored."""
-    info = cli_json(hub, "project", "show", project, "--format", "json", user="demo-dev")
-    if any(dataset in c["datasets"] and c["in_force"] for c in info["contracts"]):
+    mine = cli_json(hub, "contract", "list", "--party", project, "--format", "json",
+                    user="demo-dev")  # fmt: skip
+    if any(c["in_force"] and any(o["dataset"] == dataset and "pipeline" in o["modes"]
+                                 for o in c["objects"]) for c in mine):  # fmt: skip
         yield
         return
-    ref = cli_json(hub, "contract", "request", project, dataset, "--format", "json",
-                   user="demo-dev")["ref"]  # fmt: skip
+    ref = cli_json(hub, "contract", "request", project, dataset, "--mode", "pipeline",
+                   "--format", "json", user="demo-dev")["ref"]  # fmt: skip
     for reviewer in ("demo-provider", "demo-operator"):
         cli_json(hub, "contract", "approve", ref, "--format", "json", user=reviewer)
     try:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.catalog import Catalog, Registration
-from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.contracts import Contracts
+from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.identity import Directory, PermissionDenied, Role
 from hub.platform import Platform
 from pipelines.dryrun import execute, judge

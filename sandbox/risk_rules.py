@@ -1,0 +1,85 @@
+"""The sandbox's risk rules (``trustlab.risk_rules``): cells that spike against the user's
+own baseline — in output volume, or in reads of whole samples (批量导出尝试)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from hub.risk import Context, Finding, Rule, entry_time
+
+# A cell that reads a whole mounted dataset: the runtime's load(), or a reader on /data.
+_READ = re.compile(
+    r"\bload\s*\(|\bread_(?:parquet|csv|table)\s*\(|\.read\s*\.\s*\w+\s*\(|['\"]/data/"
+)
+
+
+class OutputSpike(Rule):
+    """A cell whose output is ``factor`` times the user's usual (the median of their recent
+    cells) and at least ``min_bytes``: a notebook printing a dataset out. Until a user has
+    ``min_history`` cells, only an output of ``cold_bytes`` or more counts."""
+
+    name = "output_spike"
+    defaults: ClassVar[dict[str, Any]] = {
+        "severity": "high", "factor": 20, "min_bytes": 2_000_000, "cold_bytes": 20_000_000,
+        "history": 30, "min_history": 5,
+    }  # fmt: skip
+
+    def observe(self, entry: dict[str, Any], ctx: Context) -> list[Finding]:
+        if entry["action"] != "sandbox.cell":
+            return []
+        size = int(entry["payload"].get("output_bytes") or 0)
+        if size < int(self["min_bytes"]):
+            return []
+        past = ctx.recent(("sandbox.cell",), entry["actor"], entry["seq"], int(self["history"]))
+        if len(past) < int(self["min_history"]):  # no baseline yet
+            baseline, threshold = 0.0, float(self["cold_bytes"])
+        else:
+            baseline = float(statistics.median(int(e["payload"].get("output_bytes") or 0)
+                                               for e in past))  # fmt: skip
+            threshold = float(self["factor"]) * baseline
+        if size < max(threshold, float(self["min_bytes"])):
+            return []
+        return [Finding("user", entry["actor"],
+                        f"a cell wrote {size:,} bytes of output (usual: {baseline:,.0f})",
+                        {"entry_seq": entry["seq"], "output_bytes": size,
+                         "baseline_bytes": baseline, "history": len(past),
+                         "code": str(entry["payload"].get("code", ""))[:400],
+                         "project": entry["subject"]})]  # fmt: skip
+
+
+class SampleReads(Rule):
+    """Many cells reading whole samples in a short window, against the user's usual rate."""
+
+    name = "sample_reads"
+    defaults: ClassVar[dict[str, Any]] = {
+        "severity": "medium", "window_minutes": 10, "count": 30, "factor": 5, "history": 500,
+    }  # fmt: skip
+
+    def observe(self, entry: dict[str, Any], ctx: Context) -> list[Finding]:
+        if entry["action"] != "sandbox.cell" or not _READ.search(
+            str(entry["payload"].get("code", ""))
+        ):
+            return []
+        at, window = entry_time(entry), timedelta(minutes=float(self["window_minutes"]))
+        past = [e for e in ctx.recent(("sandbox.cell",), entry["actor"], entry["seq"],
+                                      int(self["history"]))
+                if _READ.search(str(e["payload"].get("code", "")))]  # fmt: skip
+        recent = 1 + sum(1 for e in past if entry_time(e) >= at - window)
+        if recent < int(self["count"]):
+            return []
+        older = [e for e in past if entry_time(e) < at - window]
+        if older:  # the usual rate per window over the user's earlier reads
+            span = max((at - window - entry_time(older[-1])) / window, 1.0)
+            usual = len(older) / span
+            if recent < float(self["factor"]) * usual:
+                return []
+        else:
+            usual = 0.0
+        return [Finding("user", entry["actor"],
+                        f"{recent} cells read whole samples within {self['window_minutes']} "
+                        f"minutes (usual: {usual:.1f})",
+                        {"reads": recent, "usual_per_window": usual,
+                         "project": entry["subject"], "entry_seq": entry["seq"]})]  # fmt: skip
