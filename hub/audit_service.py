@@ -6,14 +6,16 @@ is; the project comes from the hub-side spawn record, never from the sandbox. Re
 an id, so a batch resent after a lost reply is recorded once.
 
     POST {prefix}cells  {"records": [{"id", "time", "code", "status", "execution_count",
-                                      "output_bytes"}]}
+                                      "output_bytes"}
+                                     | {"kind": "transfer", "id", "time", "direction",
+                                        "path", "bytes", "sha256"}]}
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import FastAPI, Header, HTTPException
@@ -38,8 +40,24 @@ class Cell(BaseModel):
     output_bytes: int = Field(ge=0)
 
 
+class Transfer(BaseModel):
+    """A file transfer the sandbox's server saw (``sandbox.transfers``)."""
+
+    kind: Literal["transfer"]
+    id: str = Field(min_length=1, max_length=100)
+    time: str = Field(max_length=40)
+    direction: Literal["download", "upload", "download_refused"]
+    path: str = Field(max_length=1000)
+    bytes: int | None = Field(None, ge=0)
+    sha256: str | None = Field(None, max_length=64)
+
+
+TRANSFER_ACTIONS = {"download": "sandbox.download", "upload": "sandbox.upload",
+                    "download_refused": "sandbox.download.refused"}  # fmt: skip
+
+
 class Batch(BaseModel):
-    records: list[Cell] = Field(max_length=500)
+    records: list[Cell | Transfer] = Field(max_length=500)
 
 
 def server_names(identity: dict[str, Any]) -> set[str]:
@@ -105,6 +123,19 @@ def create_app(platform=None, hub_api: str | None = None, transport=None) -> Fas
                 record_id = f"{sandbox.id}:{cell.id}"
                 if session.scalar(select(CellRecord).where(CellRecord.record_id == record_id)):
                     duplicates += 1
+                    continue
+                if isinstance(cell, Transfer):
+                    entry = p.ledger.append(
+                        session, user, TRANSFER_ACTIONS[cell.direction],
+                        f"project:{sandbox.project}",
+                        {"session": sandbox.id, "server": sandbox.server_name,
+                         "time": cell.time, "path": cell.path, "bytes": cell.bytes,
+                         "sha256": cell.sha256},
+                    )  # fmt: skip
+                    session.add(CellRecord(record_id=record_id, session_id=sandbox.id,
+                                           ledger_seq=entry.seq))  # fmt: skip
+                    session.flush()
+                    recorded += 1
                     continue
                 entry = p.ledger.append(
                     session,

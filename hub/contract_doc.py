@@ -165,8 +165,10 @@ def parse(data: Any) -> ContractDocument:
         return ContractDocument.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        where = ".".join(str(p) for p in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
+        if not where:  # a check across fields says which one it is about: "field: …"
+            where, _, message = message.partition(": ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise InvalidContract(f"contract field {where}: {message}{more}") from None
 

@@ -206,8 +206,10 @@ class Directory:
         if any(r.role == role and (org is None or r.org == org) for r in have):
             return
         need = f"{role} of {org}" if org else role
+        held = ", ".join(map(str, have)) or "no roles"
+        article = "an" if need[0] in "aeiou" else "a"
         raise PermissionDenied(
-            f"user {name!r} is not a {need} (has: {', '.join(map(str, have)) or 'no roles'}); "
+            f"user {name!r} is not {article} {need} (has: {held}); "
             f"an admin can add it with `trustlab user role {name} {role}"
             + (f" --org {org}`" if org else "`")
         )

@@ -33,7 +33,7 @@ def column_view(location: Path, version_hash: str, columns: tuple[str, ...]) -> 
 
     key = hashlib.sha256(json.dumps([version_hash, list(columns)]).encode()).hexdigest()[:16]
     target = location.parent / "views" / f"{version_hash[:16]}-{key}"
-    if (target / "_columns.json").exists():
+    if target.exists():  # complete: it appears only by the rename below
         return target
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
@@ -42,13 +42,12 @@ def column_view(location: Path, version_hash: str, columns: tuple[str, ...]) -> 
             present = set(pq.read_schema(part).names)  # a policy may have dropped some
             table = pq.read_table(part, columns=[c for c in columns if c in present])
             pq.write_table(table, staging / f"part-{i:05d}.parquet", compression="zstd")
-        (staging / "_columns.json").write_text(json.dumps(list(columns)))
         for path in [staging, *staging.iterdir()]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         try:
             staging.rename(target)
         except OSError:  # made meanwhile by another spawn: use theirs
-            if not (target / "_columns.json").exists():
+            if not target.exists():
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

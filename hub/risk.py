@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hub.models import LedgerEntry, PlatformState, RiskAlert, User
@@ -37,6 +37,7 @@ log = logging.getLogger("trustlab.monitor")
 SEQ_KEY = "risk.seq"
 ACTOR = "risk-monitor"
 BATCH = 500
+_LOCK = 7_413_002  # PostgreSQL advisory lock: monitors take turns on the cursor
 SEVERITIES = ("low", "medium", "high")
 
 
@@ -188,6 +189,8 @@ def evaluate(platform: Platform, now: datetime | None = None) -> list[int]:
     raised: list[int] = []
     while True:
         with platform.db.session() as session:
+            if session.get_bind().dialect.name == "postgresql":  # one monitor at a time
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
             state = session.get(PlatformState, SEQ_KEY)
             done = int(state.value) if state else 0
             batch = [as_dict(e) for e in session.scalars(

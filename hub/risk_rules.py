@@ -14,7 +14,7 @@ from hub.risk import Context, Finding, Rule, entry_time
 from hub.terms import day, document, in_force, used_today
 
 # What a person was refused: an API call, a spawn, a use outside a contract.
-REFUSALS = ("access.refused", "sandbox.refused", "contract.refuse")
+REFUSALS = ("access.refused", "sandbox.refused", "contract.refuse", "sandbox.download.refused")
 
 
 class RepeatedRefusals(Rule):

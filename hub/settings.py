@@ -159,6 +159,12 @@ class Settings(BaseSettings):
         description="Validity of a contract asked for with `trustlab contract request` "
         "(imported contracts carry their own dates).",
     )
+    sandbox_downloads: bool = Field(
+        False,
+        description="Let sandboxes hand files to the browser (JupyterLab's Download, "
+        "nbconvert export). Off: refused and ledgered; on: each download ledgered with its "
+        "path, size and hash. Uploads are always ledgered.",
+    )
     monitor_interval: float = Field(
         15.0,
         ge=1,

@@ -228,6 +228,7 @@ class SandboxSpawner(DockerSpawner):
             # the platform API, reached with this server's own hub token (hub.client)
             "TRUSTLAB_API_URL": os.environ.get("TRUSTLAB_SANDBOX_API_URL", ""),
             "TRUSTLAB_AUDIT_SPOOL": f"{CONTAINER_HOME}/.trustlab/audit-spool",
+            "TRUSTLAB_DOWNLOADS": "1" if s.sandbox_downloads else "0",
             "SPARK_LOCAL_IP": "127.0.0.1",
             "PYSPARK_PYTHON": "/opt/trustlab/bin/python",
         }

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.models import Dataset
-from hub.terms import terms
+from hub.terms import require, terms
 from pipelines import contract
 from pipelines.airflowctl import AirflowError
 from pipelines.manifest import snapshot_files, switch_params, version_id
@@ -369,6 +369,9 @@ class Deployments:
             if dep is None:
                 raise NotFound(f"{name!r} has no live deployment; deploy an approved version first")
             dag, manifest = dep.dag_id, json.loads(dep.version.manifest)
+            project = dep.version.project or ""
+            for inp in manifest["inputs"]:  # a lapsed contract: refused now, not queued
+                require(session, project, inp, "pipeline")
         switch_params(manifest, params or {})  # bad input fails here, before Airflow
         run = self.airflow.client().trigger(dag, {"params": params} if params else None)
         with self.platform.db.session() as session:

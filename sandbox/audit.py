@@ -257,6 +257,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from tornado.ioloop import PeriodicCallback
 
     get_spool()
+    from sandbox.transfers import block_exports
+
+    block_exports(serverapp)  # nbconvert's downloads, while downloads are off
     # Retry what the hub did not take (e.g. while it restarted) every few seconds.
     from tornado.ioloop import IOLoop
 

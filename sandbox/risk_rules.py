@@ -83,3 +83,30 @@ class SampleReads(Rule):
                         f"minutes (usual: {usual:.1f})",
                         {"reads": recent, "usual_per_window": usual,
                          "project": entry["subject"], "entry_seq": entry["seq"]})]  # fmt: skip
+
+
+class Downloads(Rule):
+    """Large or repeated downloads from sandboxes (where downloads are allowed at all):
+    one of ``large_bytes`` or more, or ``count`` within ``window_minutes``."""
+
+    name = "downloads"
+    defaults: ClassVar[dict[str, Any]] = {
+        "severity": "medium", "large_bytes": 10_000_000, "count": 5, "window_minutes": 10,
+    }  # fmt: skip
+
+    def observe(self, entry: dict[str, Any], ctx: Context) -> list[Finding]:
+        if entry["action"] != "sandbox.download":
+            return []
+        size = int(entry["payload"].get("bytes") or 0)
+        since = entry_time(entry) - timedelta(minutes=float(self["window_minutes"]))
+        n = ctx.count(since, ("sandbox.download",), actor=entry["actor"], upto=entry["seq"])
+        evidence = {"path": entry["payload"].get("path"), "bytes": size, "in_window": n,
+                    "sha256": entry["payload"].get("sha256"), "entry_seq": entry["seq"],
+                    "project": entry["subject"]}  # fmt: skip
+        if size >= int(self["large_bytes"]):
+            return [Finding("user", entry["actor"], f"downloaded {size:,} bytes "
+                            f"({entry['payload'].get('path')})", evidence)]  # fmt: skip
+        if n >= int(self["count"]):
+            return [Finding("user", entry["actor"], f"{n} downloads within "
+                            f"{self['window_minutes']} minutes", evidence)]  # fmt: skip
+        return []

@@ -159,11 +159,13 @@ class HubUnderTest:
             TRUSTLAB_SANDBOX_SUBNET=self.SUBNET,
             TRUSTLAB_SPARK_MASTER="local[2]",
             # These suites refuse their people on purpose, again and again: that must not
-            # freeze them mid-suite. Each rule, and freezing, is tested in test_risk.py.
+            # freeze them mid-suite; and what they do must not depend on the hour they run
+            # at. Each rule, and freezing, is tested in test_risk.py on a set clock.
             TRUSTLAB_RISK_RULES=json.dumps(
                 {
                     "repeated_refusals": {"severity": "medium"},
                     "output_spike": {"severity": "medium"},
+                    "off_hours": {"enabled": False},
                 }
             ),
             TRUSTLAB_MONITOR_INTERVAL="5",

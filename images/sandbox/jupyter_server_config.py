@@ -11,3 +11,8 @@ c.ServerApp.terminals_enabled = False
 c.ContentsManager.allow_hidden = False
 c.FileContentsManager.delete_to_trash = False
 c.ServerApp.open_browser = False
+
+# File transfers (sandbox/transfers.py): downloads refused unless the platform allows them
+# (TRUSTLAB_DOWNLOADS, from TRUSTLAB_SANDBOX_DOWNLOADS); uploads and downloads recorded.
+c.ServerApp.contents_manager_class = "sandbox.transfers.TransferContentsManager"
+c.FileContentsManager.files_handler_class = "sandbox.transfers.TransferFilesHandler"

@@ -149,3 +149,49 @@ def test_console_refuses_without_a_hub_login(hub_under_test: HubUnderTest, versi
         hub_under_test.as_user("demo-dev", "pipeline", "status", version, "--format", "json").stdout
     )
     assert all(r["reviewer"] != "demo-operator" or r["decision"] for r in status["reviews"])
+
+
+def test_the_alerts_page_shows_alerts_reports_and_lifts_freezes(  # type: ignore[no-untyped-def]
+    browser, hub_under_test: HubUnderTest
+) -> None:
+    import time
+
+    hub = hub_under_test
+    hub.add_user("prober", "developer")
+    for _ in range(5):  # a developer trying an operator's act: five 403s, each ledgered
+        tried = hub.as_user("prober", "alerts", "freeze", "user", "demo-dev", "--reason", "x")
+        assert tried.returncode != 0
+    deadline = time.monotonic() + 90  # the monitor ticks every 5 s in the tests: a timeout
+    while time.monotonic() < deadline:
+        listed = json.loads(hub.as_user("demo-auditor", "alerts", "list", "--subject", "prober",
+                                        "--format", "json").stdout or "[]")  # fmt: skip
+        if any(a["rule"] == "repeated_refusals" for a in listed):
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("no repeated_refusals alert for prober")
+    alert = next(a for a in listed if a["rule"] == "repeated_refusals")
+    frozen = hub.as_user("demo-operator", "alerts", "freeze", "user", "prober", "--reason",
+                         "probing operator actions", "--format", "json")  # fmt: skip
+    assert frozen.returncode == 0, frozen.stderr
+    assert "frozen" in hub.as_user("prober", "whoami").stderr
+    page = login(browser, hub, "demo-operator")
+    page.goto(f"{hub.url}/services/trustlab-console/alerts")
+    row = page.locator("#alerts tr.alert", has_text="prober")
+    assert "repeated_refusals" in row.first.inner_text()
+    row.first.locator("a").click()
+    evidence = page.locator("#evidence").inner_text()
+    assert '"count": 5' in evidence and "access.refused" in evidence
+    assert page.locator("#download").get_attribute("href") == f"{alert['id']}/report.md"
+    report = page.request.get(f"{page.url}/report.md")
+    assert report.ok and "Violation report" in report.text() and "prober" in report.text()
+    page.goto(f"{hub.url}/services/trustlab-console/alerts")
+    freeze = page.locator("#freezes tr.freeze", has_text="user:prober")
+    freeze.locator("input[name=reason]").fill("explained: a wrong script")
+    freeze.locator("button").click()
+    page.wait_for_selector("p.ok")
+    assert "explained: a wrong script" in page.locator("#freezes").inner_text()
+    assert hub.as_user("prober", "whoami").returncode == 0
+    page.goto(f"{hub.url}/services/trustlab-console/lang/zh-CN")
+    page.goto(f"{hub.url}/services/trustlab-console/alerts")
+    assert "风险告警" in page.content() and "权限冻结" in page.content()

@@ -76,3 +76,37 @@ def test_refusals(client: TestClient) -> None:
         client.post(url, json=bad, headers={"Authorization": "token alice-server"}).status_code
         == 422
     )
+
+
+def test_transfers_are_ledgered_with_path_size_and_hash(
+    client: TestClient, platform: Platform
+) -> None:
+    from sqlalchemy import select
+
+    from hub.models import LedgerEntry
+
+    def transfer(i: str, direction: str, size: int | None, digest: str | None) -> dict:
+        return {"kind": "transfer", "id": i, "time": "2026-11-28T00:00:00Z",
+                "direction": direction, "path": "out/table.csv", "bytes": size,
+                "sha256": digest}  # fmt: skip
+
+    records = [cell("c1"), transfer("t1", "upload", 42, "ab" * 32),
+               transfer("t2", "download_refused", None, None),
+               transfer("t3", "download", 42, "ab" * 32)]  # fmt: skip
+    auth = {"Authorization": "token alice-server"}
+    done = client.post(PREFIX + "cells", json={"records": records}, headers=auth)
+    assert done.json() == {"recorded": 4, "duplicates": 0}
+    assert client.post(PREFIX + "cells", json={"records": records[1:2]},
+                       headers=auth).json() == {"recorded": 0, "duplicates": 1}  # fmt: skip
+    bad = {**transfer("t4", "teleport", 1, None)}
+    assert client.post(PREFIX + "cells", json={"records": [bad]}, headers=auth).status_code == 422
+    with platform.db.session() as session:
+        entries = session.scalars(select(LedgerEntry).where(
+            LedgerEntry.action.like("sandbox.%")).order_by(LedgerEntry.seq)).all()  # fmt: skip
+        got = [(e.action, e.actor, e.subject) for e in entries]
+        upload = next(e for e in entries if e.action == "sandbox.upload")
+    assert got == [("sandbox.cell", "alice", "project:census"),
+                   ("sandbox.upload", "alice", "project:census"),
+                   ("sandbox.download.refused", "alice", "project:census"),
+                   ("sandbox.download", "alice", "project:census")]  # fmt: skip
+    assert '"bytes":42' in upload.payload and "ab" * 32 in upload.payload
