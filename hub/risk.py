@@ -39,6 +39,7 @@ ACTOR = "risk-monitor"
 BATCH = 500
 _LOCK = 7_413_002  # PostgreSQL advisory lock: monitors take turns on the cursor
 SEVERITIES = ("low", "medium", "high")
+LastSeen = dict[tuple[str, str, str], "datetime | None"]  # (rule, kind, subject) -> newest
 
 
 @dataclass
@@ -63,7 +64,10 @@ class Context:
         return self.platform.settings
 
     def is_user(self, name: str) -> bool:
-        return self.session.scalar(select(User.id).where(User.name == name)) is not None
+        known = self.__dict__.setdefault("_users", {})
+        if name not in known:
+            known[name] = self.session.scalar(select(User.id).where(User.name == name)) is not None
+        return known[name]
 
     def count(self, since: datetime, actions: tuple[str, ...], actor: str | None = None,
               subject: str | None = None, upto: int | None = None) -> int:  # fmt: skip
@@ -138,21 +142,28 @@ def rules(platform: Platform) -> list[Rule]:
     return [r for r in made if r["enabled"]]
 
 
-def _quiet(session: Session, rule: Rule, f: Finding, now: datetime) -> bool:
-    since = now - timedelta(minutes=float(rule["quiet_minutes"]))
-    last = session.scalar(select(func.max(RiskAlert.created_at)).where(
-        RiskAlert.rule == rule.name, RiskAlert.subject_kind == f.subject_kind,
-        RiskAlert.subject == f.subject))  # fmt: skip
-    return last is not None and aware(last) >= since  # type: ignore[operator]
+def _quiet(session: Session, rule: Rule, f: Finding, now: datetime,
+           last_seen: LastSeen) -> bool:  # fmt: skip
+    """Whether an alert of ``rule`` on this subject is recent (``last_seen`` caches the
+    newest alert time per rule and subject for one evaluation)."""
+    key = (rule.name, f.subject_kind, f.subject)
+    if key not in last_seen:
+        last_seen[key] = aware(session.scalar(select(func.max(RiskAlert.created_at)).where(
+            RiskAlert.rule == rule.name, RiskAlert.subject_kind == f.subject_kind,
+            RiskAlert.subject == f.subject)))  # fmt: skip
+    last = last_seen[key]
+    return last is not None and last >= now - timedelta(minutes=float(rule["quiet_minutes"]))
 
 
 def raise_alert(platform: Platform, session: Session, rule: Rule, f: Finding,
-                now: datetime, trigger: int | None) -> RiskAlert | None:  # fmt: skip
+                now: datetime, trigger: int | None,
+                last_seen: LastSeen) -> RiskAlert | None:  # fmt: skip
     """Record ``f`` as an alert (unless quiet), and freeze its subject when high."""
     from hub.freeze import freeze
 
-    if _quiet(session, rule, f, now):
+    if _quiet(session, rule, f, now, last_seen):
         return None
+    last_seen[(rule.name, f.subject_kind, f.subject)] = now
     severity = f.severity or rule["severity"]
     alert = RiskAlert(rule=rule.name, severity=severity, subject_kind=f.subject_kind,
                       subject=f.subject, summary=f.summary,
@@ -187,6 +198,7 @@ def evaluate(platform: Platform, now: datetime | None = None) -> list[int]:
     now = now or clock()
     active = rules(platform)
     raised: list[int] = []
+    last_seen: LastSeen = {}
     while True:
         with platform.db.session() as session:
             if session.get_bind().dialect.name == "postgresql":  # one monitor at a time
@@ -204,7 +216,8 @@ def evaluate(platform: Platform, now: datetime | None = None) -> list[int]:
                     continue
                 for rule in active:
                     for f in rule.observe(entry, ctx):
-                        alert = raise_alert(platform, session, rule, f, now, entry["seq"])
+                        alert = raise_alert(platform, session, rule, f, now, entry["seq"],
+                                            last_seen)  # fmt: skip
                         if alert is not None:
                             raised.append(alert.id)
             last = batch[-1]["seq"]
@@ -216,7 +229,7 @@ def evaluate(platform: Platform, now: datetime | None = None) -> list[int]:
         ctx = Context(platform, session, now)
         for rule in active:
             for f in rule.sweep(ctx):
-                alert = raise_alert(platform, session, rule, f, now, None)
+                alert = raise_alert(platform, session, rule, f, now, None, last_seen)
                 if alert is not None:
                     raised.append(alert.id)
     return raised

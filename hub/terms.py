@@ -86,6 +86,17 @@ def document(session: Session, c: Contract) -> dict[str, Any]:
     return json.loads(v.document)
 
 
+def in_force_documents(session: Session, party: str, at: datetime) -> list[tuple[Contract, str]]:
+    """The contracts of ``party`` in force at ``at``, each with its document (one query)."""
+    rows = session.execute(
+        select(Contract, ContractVersion.document)
+        .join(ContractVersion, (ContractVersion.contract_id == Contract.id)
+              & (ContractVersion.number == Contract.version))
+        .where(Contract.party == party, Contract.state == "active")
+    ).all()  # fmt: skip
+    return [(c, text) for c, text in rows if in_force(c, at)]
+
+
 def dataset_columns(session: Session, name: str) -> list[str]:
     ds = session.scalar(select(Dataset).where(Dataset.name == name))
     if ds is None:
@@ -102,15 +113,13 @@ def terms(
     """The narrowed terms, or None when no contract in force allows ``mode`` on ``dataset``."""
     at = at or now()
     found: list[tuple[Contract, dict[str, Any]]] = []
-    for c in session.scalars(
-        select(Contract).where(Contract.party == party, Contract.state == "active")
-    ):
-        if not in_force(c, at):
-            continue
-        doc = document(session, c)
+    limits: dict[str, dict[str, Any]] = {}
+    for c, text in in_force_documents(session, party, at):
+        doc = json.loads(text)
         for obj in doc["objects"]:
             if obj["dataset"] == dataset and mode in obj["modes"]:
                 found.append((c, obj))
+                limits[c.ref] = doc.get("limits") or {}
     if not found:
         return None
     have = dataset_columns(session, dataset)
@@ -127,7 +136,7 @@ def terms(
         all_columns=allowed == set(have),
         until=min(ends) if ends else None,  # type: ignore[type-var]
         contracts=tuple(sorted(c.ref for c, _ in found)),
-        limits={c.ref: document(session, c).get("limits") or {} for c, _ in found},
+        limits=limits,
     )
 
 

@@ -64,15 +64,22 @@ class SampleReads(Rule):
         ):
             return []
         at, window = entry_time(entry), timedelta(minutes=float(self["window_minutes"]))
-        past = [e for e in ctx.recent(("sandbox.cell",), entry["actor"], entry["seq"],
-                                      int(self["history"]))
-                if _READ.search(str(e["payload"].get("code", "")))]  # fmt: skip
-        recent = 1 + sum(1 for e in past if entry_time(e) >= at - window)
+        # the user's read times, newest last: from the ledger once per evaluation, then kept
+        reads: dict[str, list[Any]] = self.__dict__.setdefault("_reads", {})
+        if entry["actor"] not in reads:
+            past = ctx.recent(("sandbox.cell",), entry["actor"], entry["seq"],
+                              int(self["history"]))  # fmt: skip
+            code = [(e, str(e["payload"].get("code", ""))) for e in reversed(past)]
+            reads[entry["actor"]] = [entry_time(e) for e, text in code if _READ.search(text)]
+        times = reads[entry["actor"]]
+        times.append(at)
+        del times[: max(0, len(times) - int(self["history"]))]
+        recent = sum(1 for t in times if t >= at - window)
         if recent < int(self["count"]):
             return []
-        older = [e for e in past if entry_time(e) < at - window]
+        older = [t for t in times if t < at - window]
         if older:  # the usual rate per window over the user's earlier reads
-            span = max((at - window - entry_time(older[-1])) / window, 1.0)
+            span = max((at - window - older[0]) / window, 1.0)
             usual = len(older) / span
             if recent < float(self["factor"]) * usual:
                 return []

@@ -79,6 +79,21 @@ def db(hub: Any, query: Any) -> Any:
         p.close()
 
 
+def spawn_page(hub: Any, user: str) -> str:
+    """The hub's spawn page as ``user`` sees it in a browser (a real password login)."""
+    import httpx
+
+    with httpx.Client(base_url=hub.url, follow_redirects=True, timeout=60) as web:
+        login = web.get("/hub/login")
+        xsrf = web.cookies.get("_xsrf") or ""
+        web.post("/hub/login", data={"username": user, "password": hub.password(user),
+                                     "_xsrf": xsrf})  # fmt: skip
+        assert login.status_code == 200
+        page = web.get("/hub/spawn")
+        assert page.status_code == 200, page.text[:500]
+        return page.text
+
+
 def server_running(hub: Any, user: str) -> bool:
     with hub.api() as api:
         return bool(api.get(f"/users/{user}").json()["servers"])
@@ -147,7 +162,8 @@ def test_expiry_stops_sandboxes_pauses_deployments_and_renewal_restores(
             said = notice(p, "expiry-dev")
         finally:
             p.close()
-        assert said and "HT-short" in said  # what the spawn page shows the user
+        assert said and "HT-short" in said
+        assert "HT-short" in spawn_page(hub, "expiry-dev")  # the hub tells them why
         paused = until(
             "the deployment pausing",
             lambda: [

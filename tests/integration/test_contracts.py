@@ -253,6 +253,33 @@ def test_bad_documents_are_refused_naming_the_field(
         assert session.scalar(text("SELECT count(*) FROM ledger_entries")) == before
 
 
+def test_the_cli_refuses_a_bad_document_before_sending_it(cli: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "contract.json"
+    bad.write_text(json.dumps(doc(objects=[{"dataset": "relief", "columns": "*",
+                                            "modes": ["download"]}])))  # fmt: skip
+    done = cli("contract", "import", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "objects.0.modes.0" in done.stderr
+    (tmp_path / "broken.json").write_text("{ not json")
+    done = cli("contract", "import", str(tmp_path / "broken.json"))
+    assert done.returncode == 2 and "is not JSON" in done.stderr
+
+
+def test_a_recorded_expiry_survives_the_clock_going_back(
+    world: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = Contracts(world)
+    activate(c, doc())
+    later = datetime.now(UTC) + timedelta(days=31)  # a jump forward: the contract ends
+    monkeypatch.setattr("hub.contracts.now", lambda: later)
+    assert c.sweep() == ["HT-2026-0117"]
+    monkeypatch.undo()  # the clock is set right again
+    info = c.show("HT-2026-0117")
+    assert info["state"] == "expired" and not info["in_force"]
+    with world.db.session() as session:
+        assert terms(session, "welfare", "relief", "sandbox") is None
+
+
 def test_a_missing_field_is_named_too(world: Platform) -> None:
     data = doc()
     del data["purpose"]

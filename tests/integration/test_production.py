@@ -528,20 +528,20 @@ def test_a_new_product_version_triggers_the_downstream_pipeline(
     hub_under_test: Any, tmp_path: Path
 ) -> None:
     hub = hub_under_test
-    with granted(hub, "demo", DEMO):  # a pipeline reads only what a contract allows
+    with granted(hub, "demo", DEMO):  # a pipeline reads only what a contract in force allows
         vid = promote(hub, write_pipeline(tmp_path / "rank", RANK_TOML, RANK_CODE))
-    deploy(hub, vid)
-    code, upstream = trigger(hub, DEMO)
-    assert code == 0
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        done = [r for r in cli_json(hub, "runs", "list", "income_rank", "--format", "json")
-                if r["state"] not in ("running",)]  # fmt: skip
-        if done:
-            break
-        time.sleep(3)
-    else:
-        raise AssertionError("the downstream pipeline did not run on the new product version")
+        deploy(hub, vid)
+        code, upstream = trigger(hub, DEMO)
+        assert code == 0
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            done = [r for r in cli_json(hub, "runs", "list", "income_rank", "--format", "json")
+                    if r["state"] not in ("running",)]  # fmt: skip
+            if done:
+                break
+            time.sleep(3)
+        else:
+            raise AssertionError("the downstream pipeline did not run on the new product version")
     info = cli_json(hub, "runs", "show", str(done[0]["run"]), "--format", "json")
     assert info["state"] == "published"
     assert info["airflow_run_id"].startswith("asset_triggered__")

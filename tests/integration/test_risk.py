@@ -284,3 +284,26 @@ def test_operators_freeze_by_hand_and_others_cannot(world: Platform) -> None:
     made = manual_freeze(world, "project", "welfare", "olga", "the provider reported a leak")
     assert len(made["changed"]) == 1 and made["changed"][0].startswith("contract:")
     assert unfreeze(world, made["id"], "otto", "cleared")["restored"] == made["changed"]
+
+
+def test_large_or_repeated_downloads_alert_and_a_few_small_do_not(
+    world: Platform, clock: Clock
+) -> None:
+    def download(size: int, minutes: float) -> None:
+        clock.at = TUESDAY_NOON + timedelta(minutes=minutes)
+        log(world, "dana", "sandbox.download", "project:welfare", path="out/x.csv",
+            bytes=size, sha256="ab" * 32)  # fmt: skip
+
+    for i in range(4):  # four small ones in ten minutes: normal work
+        download(20_000, 2 * i)
+    evaluate(world, now=clock.at)
+    assert alerts(world, "downloads") == []
+    download(20_000, 9)  # the fifth within ten minutes
+    evaluate(world, now=clock.at)
+    (repeated,) = alerts(world, "downloads")
+    assert repeated["evidence"]["in_window"] == 5 and repeated["severity"] == "medium"
+    log(world, "eve", "sandbox.download", "project:other", path="all.parquet",
+        bytes=64_000_000, sha256="cd" * 32)  # fmt: skip
+    evaluate(world, now=clock.at)
+    large = [a for a in alerts(world, "downloads") if a["subject"] == "eve"]
+    assert len(large) == 1 and "64,000,000 bytes" in large[0]["summary"]
