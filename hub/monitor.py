@@ -57,6 +57,9 @@ def main() -> None:
     platform = Platform()
     platform.init()
     servers = servers_from_env()
+    from hub.risk import rules
+
+    rules(platform)  # a rule named in TRUSTLAB_RISK_RULES that is not installed: refused now
     every = platform.settings.monitor_interval
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

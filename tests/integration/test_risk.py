@@ -307,3 +307,17 @@ def test_large_or_repeated_downloads_alert_and_a_few_small_do_not(
     evaluate(world, now=clock.at)
     large = [a for a in alerts(world, "downloads") if a["subject"] == "eve"]
     assert len(large) == 1 and "64,000,000 bytes" in large[0]["summary"]
+
+
+def test_rule_settings_override_defaults_and_unknown_rules_are_refused(settings: Any) -> None:
+    from hub.errors import ConfigError
+    from hub.risk import rules
+
+    tuned = Platform(settings.model_copy(update={"risk_rules": {
+        "output_spike": {"enabled": False}, "sample_reads": {"count": 3}}}))  # fmt: skip
+    active = {r.name: r for r in rules(tuned)}
+    assert "output_spike" not in active and active["sample_reads"]["count"] == 3
+    assert active["sample_reads"]["window_minutes"] == 10  # the rest keep their defaults
+    wrong = Platform(settings.model_copy(update={"risk_rules": {"no_such_rule": {}}}))
+    with pytest.raises(ConfigError, match="no_such_rule"):
+        rules(wrong)
