@@ -409,3 +409,26 @@ def test_approved_grants_become_contracts_without_an_end_date(settings: Any) -> 
             assert t is not None and t.all_columns is True and t.until is None
     finally:
         platform.close()
+
+
+def test_the_schema_downgrades_to_grants_and_back(world: Platform) -> None:
+    from alembic import command
+
+    from hub.db import alembic_config
+
+    c = Contracts(world)
+    activate(c, doc())
+    c.import_document(doc(ref="HT-draft"), "olga")  # a draft: no grant comes of it
+    cfg = alembic_config(world.db.engine)
+    command.downgrade(cfg, "0003")
+    with world.db.engine.connect() as conn:
+        grants = conn.execute(text("SELECT status, decided_by FROM grants")).all()
+    assert [tuple(g) for g in grants] == [("approved", "migration")]
+    command.upgrade(cfg, "heads")
+    back = Platform(world.settings)
+    try:
+        back.init()
+        (made,) = Contracts(back).list()
+        assert made["ref"] == "grant-welfare-relief" and made["in_force"]
+    finally:
+        back.close()

@@ -11,6 +11,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
+import json
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -172,4 +173,51 @@ def _migrate_grants() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("contracts cannot be turned back into grants")
+    """Back to grants: each (project, dataset) of an active contract becomes an approved
+    grant; the terms a grant cannot hold (columns, modes, dates, limits) are lost, and so
+    are drafts and ended contracts (the ledger keeps their history)."""
+    op.create_table(
+        "grants",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("requested_by", sa.String(100), nullable=False),
+        sa.Column("requested_at", TZ, nullable=False),
+        sa.Column("decided_by", sa.String(100), nullable=True),
+        sa.Column("decided_at", TZ, nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"],
+                                name=op.f("fk_grants_project_id_projects")),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"],
+                                name=op.f("fk_grants_dataset_id_datasets")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_grants")),
+        sa.UniqueConstraint("project_id", "dataset_id", name=op.f("uq_grants_project_id")),
+    )  # fmt: skip
+    op.create_index(op.f("ix_grants_project_id"), "grants", ["project_id"])
+    op.create_index(op.f("ix_grants_dataset_id"), "grants", ["dataset_id"])
+    conn = op.get_bind()
+    rows = conn.execute(sa.text(
+        "SELECT c.party, c.created_by, v.document FROM contracts c JOIN contract_versions v "
+        "ON v.contract_id = c.id AND v.number = c.version WHERE c.state = 'active' "
+        "AND c.party_kind = 'project'")).all()  # fmt: skip
+    grants = sa.table("grants", *(sa.column(c) for c in (
+        "project_id", "dataset_id", "status", "requested_by", "requested_at", "decided_by",
+        "decided_at", "reason")))  # fmt: skip
+    done = set()
+    for party, author, document in rows:
+        project = conn.execute(sa.text("SELECT id FROM projects WHERE name = :n"),
+                               {"n": party}).scalar()  # fmt: skip
+        for obj in json.loads(document)["objects"]:
+            dataset = conn.execute(sa.text("SELECT id FROM datasets WHERE name = :n"),
+                                   {"n": obj["dataset"]}).scalar()  # fmt: skip
+            if project is None or dataset is None or (project, dataset) in done:
+                continue
+            done.add((project, dataset))
+            now = datetime.now(UTC)
+            conn.execute(grants.insert().values(
+                project_id=project, dataset_id=dataset, status="approved",
+                requested_by=author, requested_at=now, decided_by="migration",
+                decided_at=now, reason="from an active contract (schema downgrade)"))  # fmt: skip
+    for table in ("contract_usage", "contract_approvals", "contract_versions", "contracts"):
+        op.drop_table(table)
