@@ -169,9 +169,11 @@ def main() -> None:
 
     import uvicorn
 
+    from hub.orphan import exit_with_parent
     from hub.sealer import Sealer
     from hub.spawner import platform
 
+    exit_with_parent()
     p = platform()
     Sealer(p, p.settings.ledger_checkpoint_minutes).start()  # the hub's checkpoint timer
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8101"))

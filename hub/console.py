@@ -316,6 +316,9 @@ def main() -> None:
 
     import uvicorn
 
+    from hub.orphan import exit_with_parent
+
+    exit_with_parent()
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8100"))
     uvicorn.run(create_app(), host=url.hostname or "127.0.0.1", port=url.port or 8100,
                 log_level="warning")  # fmt: skip

@@ -123,9 +123,24 @@ class Hub:
         log(f"JupyterHub running at {self.url} (pid {proc.pid}; log {self.logfile})")
         return proc.pid
 
+    def _stop_proxy(self) -> None:
+        """The proxy the hub started, if the hub died without stopping it (its pid file)."""
+        pidfile = self.state / "proxy.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            pidfile.unlink(missing_ok=True)
+            return
+        if b"configurable-http-proxy" in cmdline:  # ours, not a reused pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        pidfile.unlink(missing_ok=True)
+
     def stop(self, timeout: float = 60) -> bool:
         pid = self.pid()
         if pid is None:
+            self._stop_proxy()
             return False
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
             try:
@@ -139,6 +154,7 @@ class Hub:
             if not Path(f"/proc/{pid}").exists():
                 break
         self.pidfile.unlink(missing_ok=True)
+        self._stop_proxy()  # the hub stops it itself; not when it had to be killed
         return True
 
 

@@ -142,7 +142,10 @@ c.JupyterHub.services = [
     },
     {
         "name": "idle-culler",
-        "command": [
+        "command": [  # wrapped, so it ends with the hub even when the hub is killed
+            sys.executable,
+            "-m",
+            "hub.orphan",
             sys.executable,
             "-m",
             "jupyterhub_idle_culler",

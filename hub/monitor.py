@@ -53,6 +53,9 @@ def servers_from_env() -> HubServers | None:
 
 
 def main() -> None:
+    from hub.orphan import exit_with_parent
+
+    exit_with_parent()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s monitor %(message)s")
     platform = Platform()
     platform.init()
@@ -62,7 +65,8 @@ def main() -> None:
     rules(platform)  # a rule named in TRUSTLAB_RISK_RULES that is not installed: refused now
     every = platform.settings.monitor_interval
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for sig in (signal.SIGTERM, signal.SIGINT):  # the hub's cleanup sends SIGINT first
+        signal.signal(sig, lambda *_: stop.set())
     log.info("enforcing contracts every %ss", every)
     while not stop.is_set():
         try:

@@ -120,6 +120,10 @@ def main() -> None:
 
     import uvicorn
 
+    from hub.orphan import exit_with_parent
+
+    exit_with_parent()
+
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8110"))
     port = url.port or 8110
     hosts = [url.hostname or "127.0.0.1"]
