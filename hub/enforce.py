@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from hub.models import LedgerEntry, Project, ProjectMember, SandboxSession, User
 from hub.platform import Platform
-from hub.terms import terms
+from hub.terms import now, terms
 
 log = logging.getLogger("trustlab.monitor")
 ACTOR = "contract-monitor"
@@ -91,8 +91,6 @@ def enforce_sandboxes(platform: Platform, servers: HubServers | None) -> list[st
             with platform.db.session() as session:
                 row = session.get(SandboxSession, sid)
                 if row is not None and row.stopped_at is None:
-                    from hub.terms import now
-
                     row.stopped_at = now()
         stopped.append(f"{user}/{server}")
         log.info("stopped sandbox %s/%s: %s", user, server, why)

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from hub.errors import TrustlabError
 from hub.identity import PermissionDenied
-from hub.models import Contract, Dataset, DatasetVersion, Project, User
+from hub.models import Dataset, DatasetVersion, Project, User
 from hub.platform import Platform
-from hub.terms import Terms, document, in_force, now, terms
+from hub.terms import Terms, in_force_documents, now, terms
 
 
 def column_view(location: Path, version_hash: str, columns: tuple[str, ...]) -> Path:
@@ -115,9 +115,7 @@ def sandbox_mounts(platform: Platform, user: str, project: str, profile: str) ->
 
 def contracted(session: Any, party: str, mode: str) -> list[str]:
     """Names of the datasets some contract in force of ``party`` allows for ``mode``."""
-    at, names = now(), set()
-    for c in session.scalars(select(Contract).where(Contract.party == party,
-                                                    Contract.state == "active")):  # fmt: skip
-        if in_force(c, at):
-            names |= {o["dataset"] for o in document(session, c)["objects"] if mode in o["modes"]}
+    names = set()
+    for _, text in in_force_documents(session, party, now()):
+        names |= {o["dataset"] for o in json.loads(text)["objects"] if mode in o["modes"]}
     return sorted(names)
