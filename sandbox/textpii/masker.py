@@ -28,6 +28,7 @@ DETECTORS: dict[str, Detector] = {
 }
 ALL = ("patterns", "ner", "context", "known")
 CACHE_SIZE = 65_536
+MAX_PASSES = 3  # re-masking passes; in practice one at most
 
 
 @dataclass
@@ -60,6 +61,13 @@ class TextMasker:
         if hit is not None:
             return hit
         out = apply(text, self.spans(text))
+        # Masking can expose a new match (a name's context changes once its neighbour is
+        # starred): mask again until nothing changes, so masking a masked text is a no-op.
+        for _ in range(MAX_PASSES):
+            again = apply(out, self.spans(out))
+            if again == out:
+                break
+            out = again
         if len(text) < 512:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
