@@ -7,10 +7,14 @@ VENV := $(TRUSTLAB_CACHE)/envs/platform
 BOOTSTRAP := $(PYTHON) scripts/bootstrap.py
 TEST_PG_PORT ?= 55432
 export TRUSTLAB_TEST_POSTGRES_URL ?= postgresql+psycopg://trustlab:trustlab@127.0.0.1:$(TEST_PG_PORT)/postgres
+TEST_MARIADB_PORT ?= 53306
+export TRUSTLAB_TEST_MARIADB_URL ?= mysql+pymysql://trustlab:trustlab@127.0.0.1:$(TEST_MARIADB_PORT)/mysql
+TEST_REDIS_PORT ?= 56379
+export TRUSTLAB_TEST_REDIS_URL ?= redis://127.0.0.1:$(TEST_REDIS_PORT)/0
 
 # What the platform needs on this machine: environments, Java (Spark), a Docker engine,
 # debootstrap (base image without a registry), configurable-http-proxy (JupyterHub).
-SERVICES := platform airflow java docker debootstrap proxy
+SERVICES := platform airflow java docker debootstrap proxy swagger
 
 .PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn \
 	bench-production
@@ -24,7 +28,7 @@ down:
 	$(VENV)/bin/trustlab airflow stop
 
 test:
-	$(BOOTSTRAP) $(SERVICES) postgres chromium
+	$(BOOTSTRAP) $(SERVICES) postgres mariadb redis chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest tests

@@ -5,6 +5,7 @@ Standard library only: this runs before any environment exists.
 
     python3 scripts/bootstrap.py platform            # the platform virtualenv
     python3 scripts/bootstrap.py platform postgres   # ... and a PostgreSQL server for tests
+    python3 scripts/bootstrap.py mariadb redis       # MariaDB and Redis servers for tests
 
 Everything lives outside the checkout, under ``$TRUSTLAB_CACHE`` (default
 ``~/.cache/trustlab``), so a fresh clone reuses it. Adding an engine that needs an
@@ -15,6 +16,7 @@ environment of its own (Airflow, the Label Studio server) is one more entry in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import re
@@ -263,6 +265,119 @@ def postgres() -> None:
         time.sleep(0.2)
 
 
+MARIADB_PORT = int(os.environ.get("TRUSTLAB_TEST_MARIADB_PORT", "53306"))
+MARIADB_URL = f"mysql+pymysql://trustlab:trustlab@127.0.0.1:{MARIADB_PORT}/mysql"
+REDIS_PORT = int(os.environ.get("TRUSTLAB_TEST_REDIS_PORT", "56379"))
+REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
+
+
+def _service_dir(name: str, user: str) -> tuple[Path, str | None]:
+    """The directory of test service ``name`` and the system user to run it as (None: you).
+
+    It is ``$TRUSTLAB_CACHE/<name>``. As root the daemon runs as the Debian package's
+    system ``user`` instead (a test server with well-known credentials must not run as
+    root); when that user cannot reach the cache (root's home is 0700), the directory is
+    ``/var/lib/trustlab-test/<name>``, as PostgreSQL's is under /var/lib/postgresql.
+    """
+    base = CACHE / name
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o700)
+    if not is_root():
+        return base, None
+    shutil.chown(base, user, user)
+    if subprocess.run(["runuser", "-u", user, "--", "test", "-w", str(base)]).returncode != 0:
+        with contextlib.suppress(OSError):
+            base.rmdir()  # only when empty: nothing of ours was ever there
+        base = Path("/var/lib/trustlab-test") / name
+        base.mkdir(parents=True, exist_ok=True)
+        shutil.chown(base, user, user)
+        base.chmod(0o700)
+    return base, user
+
+
+def _wait_for_port(port: int, what: str, logfile: Path, proc: subprocess.Popen | None) -> None:
+    deadline = time.monotonic() + 60
+    while not _port_open(port):
+        if proc is not None and proc.poll() is not None:
+            raise BootstrapError(f"{what} exited with {proc.returncode}; see {logfile}")
+        if time.monotonic() > deadline:
+            raise BootstrapError(f"{what} did not start within 60 s; see {logfile}")
+        time.sleep(0.2)
+
+
+def mariadb() -> None:
+    """A private MariaDB server on 127.0.0.1:$TRUSTLAB_TEST_MARIADB_PORT for the test lane.
+
+    User ``trustlab``/``trustlab`` holds every privilege (tests create databases and
+    read-only users). Debian's own instance (/etc/mysql, port 3306) is never used:
+    ``--no-defaults`` keeps its option files out.
+    """
+    if _port_open(MARIADB_PORT):
+        return
+    if not Path("/usr/sbin/mariadbd").exists():
+        apt_install(["mariadb-server"], "the MariaDB test lane")
+    base, user = _service_dir("mariadb", "mysql")
+    data = base / "data"  # only databases in here: every directory in it is one
+    files = base / "files"  # the only place SELECT ... INTO OUTFILE / LOAD DATA may touch
+    logfile = base / "mariadbd.log"
+    init = base / "init.sql"
+    if not (data / "mysql").is_dir():
+        log(f"initializing a MariaDB test server in {data}")
+        as_user = ["runuser", "-u", user, "--"] if user else []
+        subprocess.run(
+            [*as_user, "mariadb-install-db", "--no-defaults", f"--datadir={data}",
+             "--auth-root-authentication-method=socket", "--skip-test-db",
+             "--skip-name-resolve"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    # Run at every start (idempotent), so the account exists however the last start ended.
+    init.write_text(
+        "".join(
+            f"CREATE USER IF NOT EXISTS 'trustlab'@'{host}' IDENTIFIED BY 'trustlab';\n"
+            f"GRANT ALL PRIVILEGES ON *.* TO 'trustlab'@'{host}' WITH GRANT OPTION;\n"
+            for host in ("127.0.0.1", "localhost")
+        )
+    )
+    files.mkdir(exist_ok=True)
+    if user:
+        shutil.chown(init, user, user)
+        shutil.chown(files, user, user)
+    log(f"starting MariaDB on 127.0.0.1:{MARIADB_PORT}")
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.Popen(
+            ["/usr/sbin/mariadbd", "--no-defaults", *([f"--user={user}"] if user else []),
+             f"--datadir={data}", f"--port={MARIADB_PORT}", "--bind-address=127.0.0.1",
+             "--skip-name-resolve", f"--socket={base / 'mariadbd.sock'}",
+             f"--pid-file={base / 'mariadbd.pid'}", f"--log-error={logfile}",
+             f"--init-file={init}", f"--secure-file-priv={files}",
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+             "--innodb-flush-log-at-trx-commit=2", "--max-connections=200"],
+            stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True,
+        )  # fmt: skip
+    _wait_for_port(MARIADB_PORT, "MariaDB", logfile, proc)
+
+
+def redis() -> None:
+    """A private Redis server on 127.0.0.1:$TRUSTLAB_TEST_REDIS_PORT for the test lane
+    (no persistence; Debian's own instance, port 6379, is never used)."""
+    if _port_open(REDIS_PORT):
+        return
+    if not Path("/usr/bin/redis-server").exists():
+        apt_install(["redis-server"], "the Redis test lane")
+    base, user = _service_dir("redis", "redis")
+    logfile = base / "redis.log"
+    log(f"starting Redis on 127.0.0.1:{REDIS_PORT}")
+    # No config file: Debian's /etc/redis/redis.conf is its own instance's.
+    subprocess.run(
+        [*(["runuser", "-u", user, "--"] if user else []), "/usr/bin/redis-server",
+         "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--protected-mode", "yes",
+         "--daemonize", "yes", "--dir", str(base), "--pidfile", str(base / "redis.pid"),
+         "--logfile", str(logfile), "--save", "", "--appendonly", "no", "--databases", "16"],
+        check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for_port(REDIS_PORT, "Redis", logfile, None)
+
+
 def java() -> None:
     """A Java 17+ runtime for Spark (local mode runs inside this machine's JVM)."""
     exe = shutil.which("java")
@@ -344,9 +459,30 @@ def proxy() -> None:
 
 
 CHP_VERSION = "5.1.0"
+SWAGGER_UI_VERSION = "5.32.0"
+
+
+def swagger() -> None:
+    """Swagger UI's static files (npm swagger-ui-dist, OpenAPI 3.1) for the gateway's pages."""
+    prefix = CACHE / "node"
+    marker = prefix / "lib" / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js"
+    if marker.exists():
+        return
+    if not shutil.which("npm"):
+        apt_install(["npm"], "the gateway's Swagger UI")
+    log(f"installing swagger-ui-dist {SWAGGER_UI_VERSION} into {prefix}")
+    subprocess.run(
+        ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
+         "--loglevel=error", f"swagger-ui-dist@{SWAGGER_UI_VERSION}"],
+        check=True,
+    )  # fmt: skip
+
 
 SERVICES = {
+    "swagger": swagger,
     "postgres": postgres,
+    "mariadb": mariadb,
+    "redis": redis,
     "java": java,
     "uv": uv,
     "docker": docker,

@@ -1,15 +1,19 @@
-"""Shared fixtures: a fresh platform per test on SQLite and on a real PostgreSQL server."""
+"""Shared fixtures: a fresh platform per test on SQLite and on a real PostgreSQL server;
+fresh databases on real MariaDB and Redis servers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -57,6 +61,162 @@ def postgres_url(postgres_admin: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# --- MariaDB and Redis test servers (`make test` starts both on loopback) ---------------
+
+MARIADB_ENV = "TRUSTLAB_TEST_MARIADB_URL"
+REDIS_ENV = "TRUSTLAB_TEST_REDIS_URL"
+
+
+def _required_url(env: str, server: str, marker: str) -> str:
+    url = os.environ.get(env)
+    if not url:
+        pytest.fail(
+            f"{env} is not set: run the suite with `make test` (it starts {server}), or "
+            f"deselect this lane with -m 'not {marker}'",
+            pytrace=False,
+        )
+    return url
+
+
+@pytest.fixture(scope="session")
+def mariadb_admin() -> str:
+    """The URL of an account that may create databases and users (``trustlab``)."""
+    url = _required_url(MARIADB_ENV, "MariaDB", "mariadb")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        pytest.fail(
+            f"MariaDB at {make_url(url).render_as_string()} is unreachable: {exc}", pytrace=False
+        )
+    finally:
+        engine.dispose()
+    return url
+
+
+@contextlib.contextmanager
+def mariadb_database(admin_url: str) -> Iterator[str]:
+    """A brand-new MariaDB database ``t_<random>`` (utf8mb4), as a SQLAlchemy URL with
+    ``charset=utf8mb4``. On exit the sessions still using it are killed, it is dropped, and
+    so are the accounts granted privileges on it (the read-only users a test makes)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
+    try:
+        url = make_url(admin_url).set(database=name).update_query_dict({"charset": "utf8mb4"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            me = conn.execute(text("SELECT CURRENT_USER()")).scalar()
+            names = {"n": name, "escaped": name.replace("_", "\\_")}
+            granted = conn.execute(
+                text(
+                    "SELECT User, Host FROM mysql.db WHERE Db IN (:n, :escaped) UNION "
+                    "SELECT User, Host FROM mysql.tables_priv WHERE Db IN (:n, :escaped) UNION "
+                    "SELECT User, Host FROM mysql.columns_priv WHERE Db IN (:n, :escaped)"
+                ),
+                names,
+            ).all()
+            sessions = conn.execute(
+                text(
+                    "SELECT ID FROM information_schema.PROCESSLIST "
+                    "WHERE DB = :n AND ID <> CONNECTION_ID()"
+                ),
+                names,
+            ).scalars()
+            for session_id in sessions:
+                with contextlib.suppress(Exception):  # it may have ended meanwhile
+                    conn.execute(text(f"KILL {int(session_id)}"))
+            conn.execute(text("SET SESSION lock_wait_timeout = 30"))  # fail, never hang
+            try:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            finally:
+                for user, host in granted:
+                    if f"{user}@{host}" != me:
+                        conn.execute(text("DROP USER IF EXISTS :u@:h"), {"u": user, "h": host})
+        admin.dispose()
+
+
+@pytest.fixture
+def mariadb_url(mariadb_admin: str) -> Iterator[str]:
+    """A brand-new MariaDB database for one test, dropped afterwards (see
+    ``mariadb_database``)."""
+    with mariadb_database(mariadb_admin) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_admin() -> str:
+    """The URL of the Redis test server; its database holds the claims of
+    ``redis_database`` and is never flushed."""
+    import redis
+
+    url = _required_url(REDIS_ENV, "Redis", "redis")
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {url} is unreachable: {exc}", pytrace=False)
+    finally:
+        client.close()
+    return url
+
+
+REDIS_CLAIM = "trustlab-test:db:{}"
+REDIS_CLAIM_TTL = 2 * 3600  # a run killed with SIGKILL holds its database this long at most
+
+
+@contextlib.contextmanager
+def redis_database(admin_url: str) -> Iterator[str]:
+    """A Redis database number of one's own, as a URL: the caller may use any key in it.
+
+    Isolation is by database number, not key prefix, so code under test needs nothing but
+    the URL. The number (any but the admin URL's) is claimed with ``SET NX`` on
+    ``trustlab-test:db:<n>`` in the admin URL's database, so concurrent runs never share
+    one; the database is flushed (``FLUSHDB``, that database only) before use and after.
+    """
+    import redis
+
+    admin = redis.Redis.from_url(admin_url, socket_timeout=5)
+    admin_db = int(urlsplit(admin_url).path.strip("/") or 0)
+    count = int(admin.config_get("databases")["databases"])
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+    for number in (n for n in range(count) if n != admin_db):
+        if admin.set(REDIS_CLAIM.format(number), owner, nx=True, ex=REDIS_CLAIM_TTL):
+            break
+    else:
+        admin.close()
+        pytest.fail(f"all {count - 1} Redis test databases at {admin_url} are claimed")
+    url = urlsplit(admin_url)._replace(path=f"/{number}").geturl()
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.flushdb()  # what a killed run left behind once its claim expired
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+        # Release the claim only if it is still ours.
+        admin.eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
+            1,
+            REDIS_CLAIM.format(number),
+            owner,
+        )
+        admin.close()
+
+
+@pytest.fixture
+def redis_url(redis_admin: str) -> Iterator[str]:
+    """A Redis database of one's own for one test, flushed afterwards (see
+    ``redis_database``)."""
+    with redis_database(redis_admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +304,7 @@ class HubUnderTest:
         "PROXY_API_PORT": 18001,
         "CONSOLE_PORT": 18100,
         "API_PORT": 18110,
+        "GATEWAY_PORT": 18200,
         "AIRFLOW_PORT": 18300,
     }
     NETWORK = "trustlab-test-sbx"
@@ -347,7 +508,7 @@ class PlatformUnderTest(HubUnderTest):
         base, subnet = self.LANES[lane]
         self.PORTS = {"HUB_PORT": base, "HUB_API_PORT": base + 81, "AUDIT_PORT": base + 101,
                       "PROXY_API_PORT": base + 1, "CONSOLE_PORT": base + 100,
-                      "API_PORT": base + 110}  # fmt: skip
+                      "API_PORT": base + 110, "GATEWAY_PORT": base + 200}  # fmt: skip
         self.NETWORK, self.SUBNET = f"trustlab-test-api-{lane}", subnet
         super().__init__(home)
         self.env["TRUSTLAB_DATABASE_URL"] = database_url
