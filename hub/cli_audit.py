@@ -60,10 +60,16 @@ def audit_verify(ctx: Context, export_file: Any, pubkey: Path | None, fmt: str) 
             f"checkpoints (newest {newest}); {report['entries'] - report['covered_by_checkpoint']}"
             " newest entries are not yet checkpointed"
         )
+        for name, e in (report.get("evidence") or {}).items():
+            click.echo(f"{name}: {e['checked']} {e['what']} match the ledger")
     else:
-        click.echo(f"LEDGER TAMPERED: first bad entry {report['first_bad_seq']}", err=True)
+        if report["first_bad_seq"] is not None or report["problems"]:
+            click.echo(f"LEDGER TAMPERED: first bad entry {report['first_bad_seq']}", err=True)
         for problem in report["problems"]:
             click.echo(f"  {problem}", err=True)
+        for name, e in (report.get("evidence") or {}).items():
+            for problem in e["problems"]:
+                click.echo(f"{name.upper()} TAMPERED: {problem}", err=True)
     if not report["ok"]:
         sys.exit(1)
 

@@ -107,6 +107,65 @@ class Limits(_Strict):
     calls_per_day: int | None = Field(None, ge=1, description="API calls per day.")
 
 
+class MaskRule(_Strict):
+    rule: str = Field(min_length=1, max_length=100, description="A masking rule's name.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+FieldTreatment = Literal["clear", "pseudonym", "hidden"] | MaskRule
+
+
+class RowScope(_Strict):
+    field: str = Field(min_length=1, max_length=100)
+    op: Literal["eq", "in", "range", "prefix"]
+    value: Any = Field(
+        description='eq: a value; in: a list; range: {"gte"|"gt": low, "lte"|"lt": high}; '
+        "prefix: a string."
+    )
+
+    @model_validator(mode="after")
+    def _value(self) -> RowScope:
+        v = self.value
+        if self.op == "in" and not (isinstance(v, list) and v):
+            raise ValueError("value: the in operator takes a non-empty list")
+        if self.op == "range" and not (
+            isinstance(v, dict) and v and set(v) <= {"gte", "gt", "lte", "lt"}
+        ):
+            raise ValueError('value: the range operator takes {"gte"|"gt": …, "lte"|"lt": …}')
+        if self.op == "prefix" and not (isinstance(v, str) and v):
+            raise ValueError("value: the prefix operator takes a non-empty string")
+        if self.op == "eq" and isinstance(v, list | dict):
+            raise ValueError("value: the eq operator takes one value")
+        return self
+
+
+class ApiTerms(_Strict):
+    """What an application may do with one API (application contracts only)."""
+
+    api: str = Field(min_length=1, max_length=100, description="A published API's name.")
+    fields: dict[str, FieldTreatment] = Field(
+        min_length=1,
+        description='Per returned field: "clear", "pseudonym" (keyed per application), '
+        '"hidden", or {"rule": masking rule, "params": {...}}; fields not named are hidden.',
+    )
+    row_scope: list[RowScope] = Field(
+        default_factory=list, description="Rows the application may see (all must hold)."
+    )
+    quota_per_day: int = Field(ge=1, description="Calls per day to this API.")
+    rate_per_second: float = Field(gt=0, le=10_000, description="Sustained calls per second.")
+    max_rows_per_call: int = Field(ge=1, le=100_000)
+    valid_until: datetime | None = Field(
+        None, description="An earlier end for this API than the contract's (ISO 8601)."
+    )
+
+    @field_validator("valid_until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2027-01-01T00:00:00+08:00")
+        return value.astimezone(UTC) if value is not None else None
+
+
 class ContractDocument(_Strict):
     schema_: Literal["trustlab.contract/1"] = Field(alias="schema")
     ref: str = Field(description="The contract's identifier in the management system.")
@@ -119,6 +178,10 @@ class ContractDocument(_Strict):
         description="ISO 8601 with a time zone; null: no end date (migrated grants)."
     )
     limits: Limits = Field(default_factory=Limits)
+    apis: list[ApiTerms] = Field(
+        default_factory=list,
+        description="Application contracts: the APIs the application may call and how.",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -143,14 +206,26 @@ class ContractDocument(_Strict):
         names = [o.dataset for o in self.objects]
         if len(set(names)) != len(names):
             raise ValueError("objects: a dataset is named twice; merge its terms")
-        if self.parties.user.kind == "application" and any(
-            set(o.modes) - {"api"} for o in self.objects
-        ):
-            raise ValueError("objects: an application party may use the api mode only")
+        if self.parties.user.kind == "application":
+            if any(set(o.modes) - {"api"} for o in self.objects):
+                raise ValueError("objects: an application party may use the api mode only")
+            if not self.apis:
+                raise ValueError("apis: an application contract names the APIs it may call")
+            names = [a.api for a in self.apis]
+            if len(set(names)) != len(names):
+                raise ValueError("apis: an API is named twice; merge its terms")
+            for a in self.apis:
+                if a.valid_until and self.valid_until and a.valid_until > self.valid_until:
+                    raise ValueError(f"apis: {a.api} ends after the contract")
+        elif self.apis:
+            raise ValueError("apis: only an application contract names APIs")
         return self
 
     def to_json(self) -> dict[str, Any]:
-        return json.loads(self.model_dump_json(by_alias=True))
+        # A document without APIs serializes as before they existed: its hash is unchanged.
+        return json.loads(
+            self.model_dump_json(by_alias=True, exclude=None if self.apis else {"apis"})
+        )
 
     def digest(self, algorithm: str = "sha256") -> str:
         """The hash approvals bind: of the canonical JSON of the whole document."""

@@ -48,12 +48,9 @@ class Contracts:
                 f"contract field valid_until: {doc.valid_until.isoformat()} has passed; the "
                 "management side must renew the dates before import"
             )
-        if doc.parties.user.kind == "application":
-            raise InvalidContract(
-                "contract field parties.user.kind: application parties (API consumers) "
-                "arrive with the API builder; use a project"
-            )
-        if session.scalar(select(Project).where(Project.name == doc.parties.user.name)) is None:
+        if doc.parties.user.kind != "project":
+            self._check_party(session, doc)
+        elif session.scalar(select(Project).where(Project.name == doc.parties.user.name)) is None:
             raise InvalidContract(f"contract field parties.user.name: no project "
                                   f"{doc.parties.user.name!r}")  # fmt: skip
         owners: set[str] = set()
@@ -87,11 +84,23 @@ class Contracts:
             )
         return self._overlaps(session, doc, at)
 
+    def _check_party(self, session: Session, doc: ContractDocument) -> None:
+        """Other user sides (API applications) are checked by the feature that has them."""
+        from hub.plugins import plugins
+
+        kind = doc.parties.user.kind
+        found = plugins("trustlab.parties")
+        if kind not in found:
+            raise InvalidContract(f"contract field parties.user.kind: {kind} parties need the "
+                                  "feature that serves them, which is not installed")  # fmt: skip
+        found[kind].load()(session, doc)
+
     def _overlaps(self, session: Session, doc: ContractDocument, at: Any) -> list[str]:
         notes = []
         mine = {(o.dataset, m) for o in doc.objects for m in o.modes}
         for c in session.scalars(select(Contract).where(
                 Contract.party == doc.parties.user.name, Contract.ref != doc.ref,
+                Contract.party_kind == doc.parties.user.kind,
                 Contract.state == "active")):  # fmt: skip
             if not in_force(c, at):
                 continue

@@ -24,7 +24,7 @@ from hub.models import Contract, Freeze, User
 from hub.platform import Platform
 from hub.terms import in_force, now
 
-KINDS = ("user", "project", "contract")
+KINDS = ("user", "project", "application", "contract")
 
 
 def _suspend(platform: Platform, session: Session, c: Contract, actor: str, reason: str) -> None:
@@ -46,8 +46,11 @@ def freeze(platform: Platform, session: Session, kind: str, target: str, actor: 
             changed.append(f"user:{target}")
     else:
         query = select(Contract).where(Contract.state == "active")
-        query = query.where(Contract.ref == target if kind == "contract"
-                            else Contract.party == target)  # fmt: skip
+        query = query.where(
+            Contract.ref == target
+            if kind == "contract"
+            else (Contract.party == target) & (Contract.party_kind == kind)
+        )
         for c in session.scalars(query):
             if kind == "contract" or in_force(c, now()):
                 _suspend(platform, session, c, actor, reason)

@@ -296,7 +296,8 @@ def _contracts(session: Session, project: str) -> list[dict[str, Any]]:
     from hub.terms import document, in_force, now
 
     rows = []
-    for c in session.scalars(select(Contract).where(Contract.party == project)
+    for c in session.scalars(select(Contract).where(Contract.party == project,
+                                                    Contract.party_kind == "project")
                              .order_by(Contract.ref)):  # fmt: skip
         objects = document(session, c)["objects"] if c.version else []
         until = c.valid_until.isoformat() if c.valid_until else None

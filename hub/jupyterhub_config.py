@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from hub.network import SandboxNetwork
+from hub.plugins import plugins
 from hub.settings import get_settings
 
 c = get_config()  # noqa: F821
@@ -154,6 +155,14 @@ c.JupyterHub.services = [
         ],
     },
 ]
+
+# Feature packages' own services (e.g. the API gateway): trustlab.services entry points,
+# each a function of the settings returning a JupyterHub service definition.
+for _name, _ep in sorted(plugins("trustlab.services").items()):
+    c.JupyterHub.services.append(
+        {"environment": {k: v for k, v in os.environ.items() if k.startswith("TRUSTLAB_")},
+         **_ep.load()(s)}
+    )  # fmt: skip
 
 # --- the sandbox spawner --------------------------------------------------------------------
 c.JupyterHub.spawner_class = "hub.spawner.SandboxSpawner"

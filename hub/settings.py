@@ -257,6 +257,50 @@ class Settings(BaseSettings):
         20, ge=1, description="Seconds before the first retry; doubles each time."
     )
 
+    # --- API builder and gateway ------------------------------------------------------------
+    serving_url: str | None = Field(
+        None,
+        description="Serving database the gateway reads (SQLAlchemy URL). Default: SQLite at "
+        "HOME/serving/serving.db. Production: postgresql+psycopg://… or mysql+pymysql://….",
+    )
+    serving_readonly_url: str | None = Field(
+        None,
+        description="A SELECT-only login for the serving database, used by the gateway for "
+        "every query (PostgreSQL/MariaDB; SQLite opens the file read-only). Default: "
+        "provisioned by `trustlab api serve-product` from SERVING_URL's credentials.",
+    )
+    gateway_port: int = Field(8200, description="Port of the API gateway on 127.0.0.1.")
+    gateway_redis_url: str | None = Field(
+        None,
+        description="Redis for quotas and rate limits shared by several gateway workers. "
+        "Default: none (counted in the one gateway process).",
+    )
+    gateway_statement_timeout: float = Field(
+        2.0, gt=0, le=60, description="Seconds a gateway query may run before it is cut off."
+    )
+    gateway_max_page: int = Field(
+        1000, ge=1, le=100_000, description="Upper bound of any API's page size or row cap."
+    )
+    gateway_meter_flush: float = Field(
+        1.0, gt=0, le=60, description="Seconds between the gateway's batched metering writes."
+    )
+    gateway_digest_interval: float = Field(
+        300.0,
+        ge=1,
+        description="Seconds between signed digests of the metering log sent to the ledger.",
+    )
+    egress_allow: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) registered third-party APIs may reach although they are "
+        "not public (e.g. a government intranet). Default: public addresses only.",
+    )
+    api_key_overlap_hours: float = Field(
+        24.0,
+        ge=0,
+        le=720,
+        description="Hours a rotated API key keeps working next to its successor.",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -289,6 +333,10 @@ class Settings(BaseSettings):
     @property
     def masking_key(self) -> Path:
         return self.masking_key_path or self.home / "keys" / "masking.key"
+
+    @property
+    def serving(self) -> str:
+        return self.serving_url or f"sqlite:///{self.home / 'serving' / 'serving.db'}"
 
     @property
     def airflow_base_url(self) -> str:
@@ -361,6 +409,7 @@ class Settings(BaseSettings):
             "airflow_url": self.airflow_base_url,
             "airflow_database_url": self.airflow_db,
             "masking_key_path": self.masking_key,
+            "serving_url": self.serving,
         }.get(name)
 
 

@@ -86,13 +86,16 @@ def document(session: Session, c: Contract) -> dict[str, Any]:
     return json.loads(v.document)
 
 
-def in_force_documents(session: Session, party: str, at: datetime) -> list[tuple[Contract, str]]:
-    """The contracts of ``party`` in force at ``at``, each with its document (one query)."""
+def in_force_documents(
+    session: Session, party: str, at: datetime, kind: str = "project"
+) -> list[tuple[Contract, str]]:
+    """The contracts of ``party`` (a ``kind``) in force at ``at``, each with its document
+    (one query)."""
     rows = session.execute(
         select(Contract, ContractVersion.document)
         .join(ContractVersion, (ContractVersion.contract_id == Contract.id)
               & (ContractVersion.number == Contract.version))
-        .where(Contract.party == party, Contract.state == "active")
+        .where(Contract.party == party, Contract.party_kind == kind, Contract.state == "active")
     ).all()  # fmt: skip
     return [(c, text) for c, text in rows if in_force(c, at)]
 

@@ -154,8 +154,13 @@ def audit_verify(who: CallerDep, p: PlatformDep) -> dict:
     who.require(*READERS)
     with p.db.session() as session:
         report = p.ledger.verify(session)
+    from hub.plugins import plugins
+
+    # Evidence kept beside the ledger and anchored in it (e.g. the API metering digests).
+    evidence = {name: ep.load()(p) for name, ep in sorted(plugins("trustlab.verifiers").items())}
     return {
-        "ok": report.ok,
+        "ok": report.ok and not any(e["problems"] for e in evidence.values()),
+        "evidence": evidence,
         "entries": report.entries,
         "checkpoints": report.checkpoints,
         "covered_by_checkpoint": report.covered,

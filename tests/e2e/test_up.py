@@ -67,9 +67,26 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "pipeline.approve",
         "pipeline.approved",
         "pipeline.deploy",
+        # It runs once in production; its product is served and published as an API.
+        "pipeline.trigger",
+        "product.publish",
+        "pipeline.run",
+        "api.serve",
+        "api.create",
+        "api.submit",
+        "api.approve",  # the operator only: the API returns no PII
+        "api.publish",
+        # A demo consumer application, its key and its contract (owner + operator).
+        "application.create",
+        "application.key",
+        "contract.import",
+        "contract.approve",
+        "contract.approve",
+        "contract.activate",
     ]
     # Who did what: the host set the demo up; the review is the demo people's own.
-    actors = {e["action"]: e["actor"] for e in after_up if e["action"].startswith("pipeline.")}
+    actors = {e["action"]: e["actor"] for e in after_up
+              if e["action"].startswith(("pipeline.", "api."))}  # fmt: skip
     assert actors == {
         "pipeline.submit": "demo-dev",
         "pipeline.scan": "demo-dev",
@@ -77,6 +94,13 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "pipeline.approve": "demo-operator",
         "pipeline.approved": "demo-operator",
         "pipeline.deploy": "demo-operator",
+        "pipeline.trigger": "demo-operator",
+        "pipeline.run": "production",
+        "api.serve": "demo-operator",
+        "api.create": "demo-dev",
+        "api.submit": "demo-dev",
+        "api.approve": "demo-operator",
+        "api.publish": "demo-operator",
     }
     assert [e["actor"] for e in after_up if e["action"] == "pipeline.approve"] == [
         "demo-provider",
@@ -89,6 +113,17 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
     } == {"platform-host"}
     assert "Airflow UI: http://127.0.0.1:18300/" in first.stdout
     assert "demo pipeline district_income" in first.stdout and "deployed" in first.stdout
+    # `make up` ends with one curl line that calls the demo API, and its Swagger page.
+    consumer = hub_under_test.credentials["demo-consumer"]
+    assert f"call the demo API:  {consumer['curl']}" in first.stdout
+    assert f"its Swagger page:   {consumer['swagger']}" in first.stdout
+    called = httpx.get(consumer["api"], params={"limit": 5}, timeout=10,
+                       headers={"Authorization": f"Bearer {consumer['key']}"})  # fmt: skip
+    assert called.status_code == 200, called.text
+    districts = called.json()["data"]
+    assert districts and all(d["avg_income"] % 100 == 0 for d in districts)  # rounded by contract
+    swagger = httpx.get(consumer["swagger"], timeout=10)
+    assert swagger.status_code == 200 and "swagger-ui-bundle.js" in swagger.text
     # The hub serves its login page and knows nothing the demo did not create.
     page = httpx.get(f"{hub_under_test.url}/hub/login", timeout=10)
     assert page.status_code == 200 and "password" in page.text.lower()

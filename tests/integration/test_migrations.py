@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+import apis.models  # noqa: F401
 import pipelines.models  # noqa: F401
 import sandbox.models  # noqa: F401 - feature models share the hub's metadata
 from hub.db import SCHEMA_HEAD, alembic_config, migration_sets

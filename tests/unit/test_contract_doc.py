@@ -74,12 +74,29 @@ def test_bad_shapes_name_the_field(change: dict[str, Any], field: str) -> None:
     assert "\n" not in str(caught.value)  # one line
 
 
+API_TERMS = {"api": "trips-api", "fields": {"trip": "clear"}, "quota_per_day": 10,
+             "rate_per_second": 1, "max_rows_per_call": 5}  # fmt: skip
+
+
 def test_an_application_may_use_the_api_mode_only() -> None:
     app = {"providers": ["transport"], "user": {"kind": "application", "name": "bus-app"}}
-    ok = doc(parties=app, objects=[{"dataset": "trips", "columns": "*", "modes": ["api"]}])
+    objects = [{"dataset": "trips", "columns": "*", "modes": ["api"]}]
+    ok = doc(parties=app, objects=objects, apis=[API_TERMS])
     assert parse(ok).parties.user.kind == "application"
     with pytest.raises(InvalidContract, match="api mode only"):
-        parse(doc(parties=app))
+        parse(doc(parties=app, apis=[API_TERMS]))
+    with pytest.raises(InvalidContract, match="names the APIs"):
+        parse(doc(parties=app, objects=objects))
+    with pytest.raises(InvalidContract, match="only an application"):
+        parse(doc(apis=[API_TERMS]))
+    with pytest.raises(InvalidContract, match=r"apis\.0\.row_scope\.0"):
+        scope = [{"field": "trip", "op": "in", "value": "x"}]
+        parse(doc(parties=app, objects=objects, apis=[{**API_TERMS, "row_scope": scope}]))
+
+
+def test_a_document_without_apis_keeps_its_hash() -> None:
+    d = parse(doc())
+    assert "apis" not in d.to_json()
 
 
 def test_not_a_document() -> None:

@@ -1,0 +1,325 @@
+"""``trustlab api …`` and ``trustlab app …``: the API builder through the platform API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from hub.commands import Context, emit_json, out, pass_ctx
+
+FMT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+REASON = click.option("--reason", required=True, help="Why (recorded in the ledger).")
+
+
+@click.group("api")
+def api() -> None:
+    """Governed REST APIs over products: serve, define, review, publish (docs/apis.md)."""
+
+
+def _version(info: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        emit_json(info)
+        return
+    click.echo(
+        f"API {info['api']} v{info['version']} ({info['kind']}): {info['state']}, "
+        f"hash {info['hash'][:12]}"
+    )
+    if info["providers"]:
+        click.echo(f"  provider review needed from: {', '.join(info['providers'])}")
+    for d in info["decisions"]:
+        why = f" — {d['reason']}" if d["reason"] else ""
+        click.echo(
+            f"  {d['decision']} by {d['reviewer']} as {d['role']}"
+            f"{' of ' + d['org'] if d['org'] else ''}{why}"
+        )
+
+
+@api.command("serve-product")
+@click.argument("name")
+@click.option("--version", type=int, help="Default: the product's latest version.")
+@click.option("--index", "indexes", multiple=True, help="Also index these columns (a,b).")
+@FMT
+@pass_ctx
+def serve_product(
+    ctx: Context, name: str, version: int | None, indexes: tuple[str, ...], fmt: str
+) -> None:
+    """Load a product version into the serving database and swap it in (operators)."""
+    body = {"version": version, "indexes": [i.split(",") for i in indexes]}
+    with out.status(f"serving {name} …"):
+        info = ctx.api.post(f"/apis/serving/{name}", body)
+    if fmt == "json":
+        emit_json(info)
+        return
+    what = "now serves" if info["changed"] else "already serves"
+    click.echo(
+        f"{name} {what} product v{info['product_version']} "
+        f"({info['rows']:,} rows, table {info['table']})"
+    )
+
+
+@api.command("serving")
+@FMT
+@pass_ctx
+def serving(ctx: Context, fmt: str) -> None:
+    """What the serving database holds."""
+    rows = ctx.api.get("/apis/serving")
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("name", "product version", "rows", "state", "table", "served at")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            str(r["product_version"]),
+            f"{r['rows']:,}",
+            r["state"],
+            r["table"],
+            r["served_at"][:19],
+        )
+    out.print(table)
+
+
+@api.command("create")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", required=True, help="The project the API belongs to.")
+@FMT
+@pass_ctx
+def create(ctx: Context, file: Path, project: str, fmt: str) -> None:
+    """Create a draft version from a definition file (YAML, TOML or JSON)."""
+    from apis.spec import load, to_json
+
+    d = load(file)  # refuse a bad file before anything is sent
+    _version(ctx.api.post("/apis", {"project": project, "definition": to_json(d)}), fmt)
+
+
+@api.command("submit")
+@click.argument("name")
+@click.option("--version", type=int, help="Default: the newest version.")
+@FMT
+@pass_ctx
+def submit(ctx: Context, name: str, version: int | None, fmt: str) -> None:
+    """Submit a draft for review."""
+    path = f"/apis/{name}/submit" + (f"?version={version}" if version else "")
+    _version(ctx.api.post(path), fmt)
+
+
+def _decide(decision: str) -> Any:
+    @click.argument("name")
+    @click.argument("version", type=int)
+    @click.option("--as", "role", type=click.Choice(["provider", "operator"]), required=True)
+    @click.option("--reason", required=decision == "reject", help="Why (ledgered).")
+    @FMT
+    @pass_ctx
+    def command(
+        ctx: Context, name: str, version: int, role: str, reason: str | None, fmt: str
+    ) -> None:
+        body = {"role": role, "reason": reason}
+        _version(ctx.api.post(f"/apis/{name}/versions/{version}/{decision}", body), fmt)
+
+    command.__doc__ = f"{decision.capitalize()} an API version (bound to its hash)."
+    return command
+
+
+api.command("approve")(_decide("approve"))
+api.command("reject")(_decide("reject"))
+
+
+@api.command("publish")
+@click.argument("name")
+@click.argument("version", type=int)
+@FMT
+@pass_ctx
+def publish(ctx: Context, name: str, version: int, fmt: str) -> None:
+    """Publish an approved version: the gateway serves it (operators)."""
+    _version(ctx.api.post(f"/apis/{name}/versions/{version}/publish"), fmt)
+
+
+@api.command("offline")
+@click.argument("name")
+@click.argument("version", type=int)
+@REASON
+@FMT
+@pass_ctx
+def offline(ctx: Context, name: str, version: int, reason: str, fmt: str) -> None:
+    """Take a version offline for good: the gateway answers 410 (operators)."""
+    _version(ctx.api.post(f"/apis/{name}/versions/{version}/offline", {"reason": reason}), fmt)
+
+
+@api.command("show")
+@click.argument("name")
+@FMT
+@pass_ctx
+def show(ctx: Context, name: str, fmt: str) -> None:
+    """An API's versions and their review."""
+    info = ctx.api.get(f"/apis/{name}")
+    if fmt == "json":
+        emit_json(info)
+        return
+    click.echo(f"API {info['name']} (project {info['project']})")
+    for v in info["versions"]:
+        _version(v, "table")
+
+
+@api.command("list")
+@FMT
+@pass_ctx
+def api_list(ctx: Context, fmt: str) -> None:
+    """Every API and where its newest version stands."""
+    rows = ctx.api.get("/apis")
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("name", "project", "newest", "state", "published")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["project"],
+            f"v{r['latest']}",
+            r["state"],
+            ", ".join(f"v{n}" for n in r["published"]) or "-",
+        )
+    out.print(table)
+
+
+def _when(value: str, name: str) -> str:
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from None
+    if t.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2027-01-01T00:00+08:00", param_hint=name)
+    return t.isoformat()
+
+
+@api.command("usage")
+@click.option("--app", "application", help="One application (default: all).")
+@click.option("--from", "start", required=True, help="ISO 8601 with a time zone.")
+@click.option("--to", "end", required=True, help="ISO 8601 with a time zone (exclusive).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@pass_ctx
+def usage(ctx: Context, application: str | None, start: str, end: str, fmt: str) -> None:
+    """Metered calls for billing, per application, API version, contract, day and status."""
+    params = {"start": _when(start, "--from"), "end": _when(end, "--to")}
+    if application:
+        params["application"] = application
+    rows = ctx.api.get("/apis/usage", **params)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    cols = [
+        "application",
+        "api",
+        "version",
+        "contract",
+        "day",
+        "status",
+        "calls",
+        "charged",
+        "rows",
+        "bytes",
+    ]
+    if fmt == "csv":
+        import csv
+        import sys
+
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([r[c] if r[c] is not None else "" for c in cols])
+        return
+    table = Table(*cols)
+    for r in rows:
+        table.add_row(*(str(r[c]) if r[c] is not None else "-" for c in cols))
+    out.print(table)
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+@click.group("app")
+def app() -> None:
+    """Consumer applications and their API keys (operators)."""
+
+
+def _app(info: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        emit_json(info)
+        return
+    click.echo(f"application {info['name']} ({info['org']}): {info['state']}")
+    for k in info["keys"]:
+        until = f" until {k['expires_at'][:19]}" if k["expires_at"] else ""
+        click.echo(f"  key {k['key_id']}: {k['state']}{until}")
+
+
+@app.command("create")
+@click.argument("name")
+@click.option("--org", required=True, help="The consumer organisation.")
+@click.option("--contact", help="Who to reach about it.")
+@FMT
+@pass_ctx
+def app_create(ctx: Context, name: str, org: str, contact: str | None, fmt: str) -> None:
+    """Register a consumer application (then import a contract for it)."""
+    _app(ctx.api.post("/applications", {"name": name, "org": org, "contact": contact}), fmt)
+
+
+@app.command("list")
+@FMT
+@pass_ctx
+def app_list(ctx: Context, fmt: str) -> None:
+    """Every application and its keys."""
+    rows = ctx.api.get("/applications")
+    if fmt == "json":
+        emit_json(rows)
+        return
+    for r in rows:
+        _app(r, "table")
+
+
+@app.command("show")
+@click.argument("name")
+@FMT
+@pass_ctx
+def app_show(ctx: Context, name: str, fmt: str) -> None:
+    """One application and its keys."""
+    _app(ctx.api.get(f"/applications/{name}"), fmt)
+
+
+@app.command("key")
+@click.argument("name")
+@click.option("--rotate", is_flag=True, help="The app's other keys end after the overlap.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the key to this file (mode 0600) instead of printing it.",
+)
+@pass_ctx
+def app_key(ctx: Context, name: str, rotate: bool, output: Path | None) -> None:
+    """Issue a key. It is shown this once; the platform keeps only a keyed hash."""
+    info = ctx.api.post(f"/applications/{name}/keys" + ("?rotate=true" if rotate else ""))
+    if output is not None:
+        import os
+
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(info["key"] + "\n")
+        click.echo(f"key {info['key_id']} written to {output}")
+    else:
+        click.echo(info["key"])
+    if info["rotated"]:
+        click.echo(f"rotating out: {', '.join(info['rotated'])}", err=True)
+
+
+@app.command("revoke-key")
+@click.argument("name")
+@click.argument("key_id")
+@REASON
+@FMT
+@pass_ctx
+def app_revoke(ctx: Context, name: str, key_id: str, reason: str, fmt: str) -> None:
+    """End a key now."""
+    _app(ctx.api.post(f"/applications/{name}/keys/{key_id}/revoke", {"reason": reason}), fmt)

@@ -1,0 +1,483 @@
+"""The API gateway (127.0.0.1:8200): consumers call published APIs with their keys.
+
+Each call: authenticate the key → authorize by the application's contracts in force →
+rate limit and quota (429 with ``Retry-After``) → the query, read-only, with a statement
+timeout and the row cap → dynamic masking → the response; then the call is metered.
+Errors are RFC 9457 ``application/problem+json`` and never carry SQL or a stack trace. An
+API the application has no contract for answers exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import json
+import logging
+import os
+import time
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from anyio import to_thread
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from apis import dynmask, gwstate, openapi, queries, spec
+from apis.apps import pepper, secret_hash, split_key
+from apis.limits import LocalLimits, RedisLimits
+from apis.metering import Meter
+from apis.rodb import QueryTimeout, ReadOnlyDatabase
+from hub.platform import Platform
+
+log = logging.getLogger("trustlab.gateway")
+URL_KEYS = ("api_key", "apikey", "key", "access_token", "token", "x-api-key")
+PROBLEM = "https://trustlab.invalid/problems/"
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+
+    def response(self, instance: str) -> Response:
+        body = {
+            "type": PROBLEM + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "instance": instance,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        return Response(
+            json.dumps(body, ensure_ascii=False),
+            self.status,
+            headers=self.headers,
+            media_type="application/problem+json",
+        )
+
+
+NOT_FOUND = Problem(404, "not-found", "Not found", "no such API, version or row for this key")
+
+
+class Gateway:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        s = platform.settings
+        self.settings = s
+        self.tz = ZoneInfo(s.timezone)
+        self.db = ReadOnlyDatabase(s.serving, readonly_url=s.serving_readonly_url)
+        self.meter = Meter(platform)
+        self.pepper = pepper(platform)
+        from sandbox.policy import masking_context
+
+        self.base_mask = masking_context(platform)
+        self.state = self._load()
+        self.limits: Any = (
+            RedisLimits(s.gateway_redis_url, self.tz)
+            if s.gateway_redis_url
+            else LocalLimits(self.tz, self._charged_today())
+        )
+        self._prepared: dict[tuple, Any] = {}
+        self._masks: dict[tuple, Any] = {}
+        self._dummy = secret_hash(self.pepper, "x" * 43)
+        self.public_url = f"http://127.0.0.1:{s.gateway_port}"
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _load(self) -> gwstate.State:
+        with self.platform.db.session() as session:
+            state = gwstate.load(session, self.db.dialect.name)
+        self._next = gwstate.next_start(state, datetime.now(UTC))
+        self._prepared, self._masks = {}, {}
+        return state
+
+    def fresh_state(self) -> gwstate.State:
+        with self.platform.db.engine.connect() as conn:
+            head = conn.exec_driver_sql("SELECT max(seq) FROM ledger_entries").scalar() or 0
+        if head != self.state.head or (self._next and datetime.now(UTC) >= self._next):
+            self.state = self._load()
+        return self.state
+
+    def _charged_today(self) -> dict[str, int]:
+        from sqlalchemy import select
+
+        from apis.limits import day_key
+        from apis.models import ApiCall
+
+        _, left = day_key(self.tz)
+        start = datetime.fromtimestamp(time.time() + left - 86400, UTC)
+        used: dict[str, int] = {}
+        with self.platform.db.session() as session:
+            rows = session.execute(
+                select(ApiCall.api, ApiCall.contract).where(
+                    ApiCall.at >= start, ApiCall.charged.is_(True)
+                )
+            )
+            for api, refs in rows:
+                for ref in (refs or "").split(","):
+                    if ref:
+                        used[f"q:{ref}:{api}"] = used.get(f"q:{ref}:{api}", 0) + 1
+                        used[f"c:{ref}"] = used.get(f"c:{ref}", 0) + 1
+        return used
+
+    # --- one call ------------------------------------------------------------------------
+
+    def authenticate(self, request: Request, state: gwstate.State) -> str:
+        if any(k in request.query_params for k in URL_KEYS):
+            raise Problem(
+                400,
+                "key-in-url",
+                "API key in the URL",
+                "keys are never accepted in a URL (they end up in logs); send "
+                "Authorization: Bearer <key>, and rotate this key",
+            )
+        header = request.headers.get("authorization", "")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer":
+            raw = request.headers.get("x-api-key", "")
+        parts = split_key(raw.strip())
+        key = state.keys.get(parts[0]) if parts else None
+        given = secret_hash(self.pepper, parts[1]) if parts else self._dummy
+        ok = hmac.compare_digest(given, key.secret_hash if key else self._dummy) and key is not None
+        now = datetime.now(UTC)
+        if (
+            not ok
+            or key is None
+            or key.revoked
+            or (key.expires_at and now >= key.expires_at)
+            or state.apps.get(key.application) != "active"
+        ):
+            raise Problem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "send a valid, unrevoked key: Authorization: Bearer <key>",
+                {"WWW-Authenticate": 'Bearer realm="trustlab"'},
+            )
+        return key.application
+
+    async def call(self, request: Request, api: str, number: int, key: str | None) -> Response:
+        started = time.perf_counter()
+        app_name, rows, status, refs, charged, body = "", 0, 500, "", False, b""
+        try:
+            state = self.fresh_state()
+            app_name = self.authenticate(request, state)
+            ep = state.endpoints.get((api, number))
+            access = state.access(app_name, ep, datetime.now(UTC)) if ep else None
+            if ep is None or access is None:
+                raise NOT_FOUND
+            if ep.state == "offline":
+                raise Problem(
+                    410,
+                    "gone",
+                    "Gone",
+                    f"{api} v{number} is offline; see the API's page for its current version",
+                )
+            refs = ",".join(access.contracts)
+            verdict = await self.limits.acquire(f"{app_name}:{api}", access.rate, access.quotas)
+            if not verdict.ok:
+                what = "rate limit" if verdict.reason == "rate" else "daily quota"
+                raise Problem(
+                    429,
+                    "too-many-requests",
+                    "Too many requests",
+                    f"your contract's {what} is reached; retry after {verdict.retry_after} s",
+                    {"Retry-After": str(verdict.retry_after)},
+                )
+            charged = True
+            payload, rows = await self._answer(request, ep, access, key)
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+            status = 200
+            return Response(body, 200, media_type="application/json")
+        except Problem as p:
+            status = p.status
+            resp = p.response(request.url.path)
+            body = resp.body
+            return resp
+        except queries.BadRequest as exc:
+            status = 400
+            resp = Problem(400, "bad-request", "Bad request", str(exc)).response(request.url.path)
+            body = resp.body
+            return resp
+        except QueryTimeout:
+            status = 504
+            resp = Problem(
+                504, "timeout", "Query timed out", "narrow the filters or ask for a smaller page"
+            ).response(request.url.path)
+            body = resp.body
+            return resp
+        except Exception:
+            log.exception("gateway call %s v%s failed", api, number)
+            status = 500
+            resp = Problem(
+                500,
+                "internal",
+                "Internal error",
+                "the call failed on the platform's side; it was logged",
+            ).response(request.url.path)
+            body = resp.body
+            return resp
+        finally:
+            if app_name:
+                self.meter.record(
+                    application=app_name,
+                    api=api,
+                    version=number,
+                    contract=refs or None,
+                    status=status,
+                    rows=rows,
+                    bytes=len(body),
+                    charged=charged,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+
+    async def _answer(
+        self, request: Request, ep: gwstate.Endpoint, access: Any, key: str | None
+    ) -> tuple[Any, int]:
+        d = ep.definition
+        args: dict[str, list[str]] = {}
+        for k, v in request.query_params.multi_items():
+            args.setdefault(k, []).append(v)
+        if isinstance(d, spec.Script):
+            if key is not None:
+                raise NOT_FOUND
+            flat = {k: v[-1] for k, v in args.items()}
+            built = queries.script_query(d, ep.sql or "", access, flat)
+            cap = min(access.max_rows, d.max_rows)
+            columns, rows = await self._run(ep, access, built, cap + 1)
+            data = dynmask.apply(rows[:cap], columns, self._plan(ep, access))
+            return {"data": data, "truncated": len(rows) > cap}, len(data)
+        assert ep.view is not None
+        if key is not None:
+            if d.key is None or not access.clear(d.key):
+                raise NOT_FOUND
+            built = queries.wizard_key(d, ep.view, ep.types, access, key)
+            columns, rows = await self._run(ep, access, built, 2)
+            if not rows:
+                raise NOT_FOUND
+            return dynmask.apply(rows[:1], columns, self._plan(ep, access))[0], 1
+        limit = self._int(
+            args,
+            "limit",
+            d.page_size,
+            1,
+            min(d.max_page_size, access.max_rows, self.settings.gateway_max_page),
+        )
+        offset = self._int(args, "offset", 0, 0, 10**9)
+        sort = [s for v in args.get("sort", []) for s in v.split(",") if s]
+        filters = queries.parse_filters(d, access, args, ep.types)
+        built = queries.wizard_list(d, ep.view, ep.types, access, filters, sort, limit, offset)
+        columns, rows = await self._run(ep, access, built, limit + 1)
+        data = dynmask.apply(rows[:limit], columns, self._plan(ep, access))
+        more = len(rows) > limit
+        return {
+            "data": data,
+            "page": {
+                "limit": limit,
+                "offset": offset,
+                "next_offset": offset + limit if more else None,
+            },
+        }, len(data)
+
+    @staticmethod
+    def _int(args: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+        if name not in args:
+            return min(default, high)
+        value = queries.convert("integer", args[name][-1], name)
+        if not low <= value <= high:
+            raise queries.BadRequest(f"{name}: give a number from {low} to {high}")
+        return value
+
+    def _plan(self, ep: gwstate.Endpoint, access: Any) -> Any:
+        k = (access.application, ep.api, ep.number, access.contracts)
+        if k not in self._masks:
+            self._masks[k] = dynmask.masks(access, self.base_mask)
+        return self._masks[k]
+
+    async def _run(
+        self, ep: gwstate.Endpoint, access: Any, built: queries.Built, max_rows: int
+    ) -> tuple[list[str], list[tuple]]:
+        k = (ep.api, ep.number, tuple(access.fields), built.shape)
+        prepared = self._prepared.get(k)
+        if prepared is None:
+            prepared = self._prepared[k] = self.db.prepare(built.statement)
+        timeout = self.settings.gateway_statement_timeout
+        return await to_thread.run_sync(
+            lambda: self.db.run(prepared, built.params, timeout_s=timeout, max_rows=max_rows)
+        )
+
+    # --- background ----------------------------------------------------------------------
+
+    async def background(self) -> None:
+        last_digest = time.monotonic()
+        while True:
+            await asyncio.sleep(self.settings.gateway_meter_flush)
+            try:
+                await to_thread.run_sync(self.meter.flush)
+                if time.monotonic() - last_digest >= self.settings.gateway_digest_interval:
+                    last_digest = time.monotonic()
+                    await to_thread.run_sync(self.meter.digest)
+            except Exception:
+                log.exception("metering flush failed")
+
+    async def close(self) -> None:
+        await to_thread.run_sync(self.meter.flush)
+        await to_thread.run_sync(self.meter.digest)
+        await self.limits.close()
+        self.db.close()
+
+
+def create_app(platform: Platform | None = None) -> FastAPI:
+    holder: dict[str, Gateway] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        gw = holder["gw"] = Gateway(platform or Platform())
+        task = asyncio.create_task(gw.background())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await gw.close()
+
+    app = FastAPI(
+        title="trustlab API gateway",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+
+    def version(raw: str) -> int | None:
+        return int(raw[1:]) if raw[:1] == "v" and raw[1:].isdigit() else None
+
+    async def rows(request: Request) -> Response:
+        p = request.path_params
+        n = version(p["version"])
+        if n is None:
+            return NOT_FOUND.response(request.url.path)
+        return await holder["gw"].call(request, p["api"], n, None)
+
+    async def one(request: Request) -> Response:
+        p = request.path_params
+        n = version(p["version"])
+        if n is None:
+            return NOT_FOUND.response(request.url.path)
+        return await holder["gw"].call(request, p["api"], n, p["key"])
+
+    async def health(_request: Request) -> Response:
+        return Response('{"status":"ok"}', media_type="application/json")
+
+    async def api_doc(request: Request) -> Response:
+        gw, p = holder["gw"], request.path_params
+        n = version(p["version"])
+        ep = gw.fresh_state().endpoints.get((p["api"], n)) if n else None
+        if ep is None or ep.state != "published":
+            return NOT_FOUND.response(request.url.path)
+        doc = openapi.api_document(ep, gw.public_url)
+        return Response(json.dumps(doc, ensure_ascii=False), media_type="application/json")
+
+    async def consumer_doc(request: Request) -> Response:
+        gw = holder["gw"]
+        try:
+            state = gw.fresh_state()
+            name = gw.authenticate(request, state)
+        except Problem as problem:
+            return problem.response(request.url.path)
+        doc = openapi.consumer_document(state, name, gw.public_url, datetime.now(UTC))
+        return Response(json.dumps(doc, ensure_ascii=False), media_type="application/json")
+
+    async def docs(request: Request) -> Response:
+        p = request.path_params
+        spec_url = f"/apis/{p['api']}/{p['version']}/openapi.json"
+        return Response(
+            swagger_page(f"{p['api']} {p['version']}", spec_url),
+            media_type="text/html",
+            headers=CSP,
+        )
+
+    async def consumer_docs(_request: Request) -> Response:
+        return Response(
+            swagger_page("your APIs", "/consumer/openapi.json"), media_type="text/html", headers=CSP
+        )
+
+    app.router.add_route("/healthz", health, methods=["GET"])
+    app.router.add_route("/consumer/openapi.json", consumer_doc, methods=["GET"])
+    app.router.add_route("/consumer/docs", consumer_docs, methods=["GET"])
+    app.router.add_route("/apis/{api}/{version}/openapi.json", api_doc, methods=["GET"])
+    app.router.add_route("/apis/{api}/{version}/docs", docs, methods=["GET"])
+    assets = swagger_assets()
+    if assets is not None:
+        app.mount("/static/swagger", StaticFiles(directory=assets), name="swagger")
+    app.mount("/static/trustlab", StaticFiles(directory=STATIC), name="trustlab")
+    app.router.add_route("/apis/{api}/{version}", rows, methods=["GET"])
+    app.router.add_route("/apis/{api}/{version}/{key}", one, methods=["GET"])
+    app.state.holder = holder
+    return app
+
+
+STATIC = Path(__file__).parent / "static"
+CSP = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+}
+
+
+def swagger_assets() -> Path | None:
+    """swagger-ui-dist, installed by the bootstrap under the cache (npm)."""
+    cache = Path(os.environ.get("TRUSTLAB_CACHE", Path.home() / ".cache" / "trustlab"))
+    folder = cache / "node" / "lib" / "node_modules" / "swagger-ui-dist"
+    return folder if (folder / "swagger-ui-bundle.js").exists() else None
+
+
+def swagger_page(title: str, spec_url: str) -> str:
+    t, u = html.escape(title), html.escape(spec_url)
+    if swagger_assets() is None:
+        return (
+            f"<!doctype html><title>{t}</title><p>Swagger UI is not installed: run "
+            f"<code>make bootstrap</code>. The document: <a href='{u}'>{u}</a></p>"
+        )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{t} — trustlab"
+        "</title><link rel='stylesheet' href='/static/swagger/swagger-ui.css'></head><body>"
+        f"<div id='swagger-ui' data-spec='{u}'></div>"
+        "<script src='/static/swagger/swagger-ui-bundle.js'></script>"
+        "<script src='/static/trustlab/swagger-init.js'></script></body></html>"
+    )
+
+
+def service(settings: Any) -> dict[str, Any]:
+    """The gateway as a hub-managed service: started and stopped with the hub (``make up``).
+    Consumers are not hub users: it listens on its own port, outside the hub's proxy."""
+    import sys
+
+    return {"name": "trustlab-gateway", "command": [sys.executable, "-m", "apis.gateway"],
+            "display": False}  # fmt: skip
+
+
+def main() -> None:
+    import uvicorn
+
+    from hub.orphan import exit_with_parent
+
+    exit_with_parent()
+    settings = Platform().settings
+    uvicorn.run(create_app(), host="127.0.0.1", port=settings.gateway_port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""API definitions: the file a developer writes (YAML, TOML or JSON), one per API version.
+
+Every definition names the API, its kind and what it returns (``fields``, with types the
+OpenAPI document and the gateway use). The kinds:
+
+- ``wizard`` (向导式): a served product; exposed fields, an optional ``key`` for
+  ``GET …/{key}``, filters with operators, sortable fields, page sizes. No SQL is
+  written: the gateway builds the query as an expression tree with every value bound.
+- ``script`` (脚本式): one parameterized SELECT over the served products it names
+  (``apis.sqlsafe`` checks it), typed parameters, typed output fields.
+
+Validation here is the definition's own shape; what it says about the serving zone (the
+product is served, its columns exist) is checked by ``apis.builder``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hub.errors import TrustlabError
+from hub.hashing import canonical_json, digest
+
+SCHEMA_ID = "trustlab.api/1"
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+IDENT = re.compile(r"^[A-Za-z_\u3400-\u9fff][A-Za-z0-9_\u3400-\u9fff]{0,62}$")
+TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+OPS = ("eq", "in", "range", "prefix")
+RESERVED = {"limit", "offset", "sort", "fields"}  # query parameters of every list endpoint
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+
+
+class InvalidDefinition(TrustlabError):
+    """An API definition that cannot be accepted; the message names the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Filter(_Strict):
+    field: str
+    ops: list[Literal["eq", "in", "range", "prefix"]] = Field(default_factory=lambda: ["eq"])
+
+    @field_validator("ops")
+    @classmethod
+    def _ops(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("name each operator once, at least one")
+        return value
+
+
+class Parameter(_Strict):
+    type: FieldType = "string"
+    required: bool = True
+    default: Any = None
+    description: str = ""
+
+
+class ServingSource(_Strict):
+    serving: str = Field(min_length=1, max_length=100, description="A served product's name.")
+
+
+class _Common(_Strict):
+    schema_: Literal["trustlab.api/1"] = Field(alias="schema")
+    name: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError("use 1-63 lowercase letters, digits and -, starting with a letter")
+        return value
+
+
+class Wizard(_Common):
+    kind: Literal["wizard"]
+    source: ServingSource
+    fields: list[str] = Field(min_length=1, description="The columns the API returns.")
+    key: str | None = Field(None, description="A column that identifies one row: GET …/{key}.")
+    filters: list[Filter] = Field(default_factory=list)
+    sort: list[str] = Field(default_factory=list, description="Columns a caller may sort by.")
+    page_size: int = Field(50, ge=1, le=100_000)
+    max_page_size: int = Field(200, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Wizard:
+        if len(set(self.fields)) != len(self.fields):
+            raise ValueError("fields: a field is named twice")
+        for name in self.fields:
+            if not IDENT.match(name) or name in RESERVED:
+                raise ValueError(f"fields: {name!r} cannot be a field name of an API")
+        known = set(self.fields)
+        if self.key is not None and self.key not in known:
+            raise ValueError(f"key: {self.key!r} is not one of the fields")
+        seen = set()
+        for f in self.filters:
+            if f.field not in known:
+                raise ValueError(f"filters: {f.field!r} is not one of the fields")
+            if f.field in seen:
+                raise ValueError(f"filters: {f.field!r} is named twice; merge its operators")
+            seen.add(f.field)
+        for s in self.sort:
+            if s not in known:
+                raise ValueError(f"sort: {s!r} is not one of the fields")
+        if self.page_size > self.max_page_size:
+            raise ValueError("page_size: larger than max_page_size")
+        return self
+
+    def sources(self) -> list[str]:
+        return [self.source.serving]
+
+
+class Script(_Common):
+    kind: Literal["script"]
+    source: list[ServingSource] = Field(min_length=1)
+    sql: str = Field(min_length=1, max_length=20_000)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    fields: dict[str, FieldType] = Field(min_length=1, description="Output columns and types.")
+    max_rows: int = Field(1000, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Script:
+        for name in self.parameters:
+            if not IDENT.match(name) or name in RESERVED:
+                raise ValueError(f"parameters: {name!r} cannot be a parameter name")
+        for name in self.fields:
+            if not IDENT.match(name) or name in RESERVED:
+                raise ValueError(f"fields: {name!r} cannot be a field name of an API")
+        return self
+
+    def sources(self) -> list[str]:
+        return [s.serving for s in self.source]
+
+
+Definition = Annotated[Wizard | Script, Field(discriminator="kind")]
+
+
+class _Envelope(BaseModel):
+    definition: Definition
+
+
+def parse(data: Any) -> Wizard | Script:
+    """The definition, or ``InvalidDefinition`` naming the first failing field."""
+    if not isinstance(data, dict):
+        raise InvalidDefinition("an API definition is a mapping (YAML, TOML or JSON object)")
+    if data.get("kind") not in ("wizard", "script"):
+        raise InvalidDefinition(
+            f"API definition field kind: {data.get('kind')!r} is not one of wizard, script"
+        )
+    try:
+        return _Envelope.model_validate({"definition": data}).definition
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][2:])  # past definition.<kind>
+        message = first["msg"].removeprefix("Value error, ")
+        if not where:
+            where, _, message = message.partition(": ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InvalidDefinition(f"API definition field {where}: {message}{more}") from None
+
+
+def load(path: Path) -> Wizard | Script:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidDefinition(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidDefinition(f"{path} cannot be parsed: {first}") from None
+    return parse(data)
+
+
+def to_json(d: Wizard | Script) -> dict[str, Any]:
+    return json.loads(d.model_dump_json(by_alias=True))
+
+
+def definition_hash(d: Wizard | Script, algorithm: str) -> str:
+    return digest(algorithm, canonical_json(to_json(d))).hex()
+
+
+def output_types(d: Wizard | Script, schema: dict[str, str]) -> dict[str, str]:
+    """Each returned field's type; ``schema`` maps a served column to its Arrow type."""
+    if isinstance(d, Script):
+        return dict(d.fields)
+    return {f: arrow_to_type(schema.get(f, "string")) for f in d.fields}
+
+
+def arrow_to_type(arrow: str) -> str:
+    a = arrow.lower()
+    if a.startswith(("int", "uint")):
+        return "integer"
+    if a.startswith(("float", "double", "halffloat", "decimal")):
+        return "number"
+    if a == "bool":
+        return "boolean"
+    if a.startswith("date"):
+        return "date"
+    if a.startswith("timestamp"):
+        return "datetime"
+    return "string"
