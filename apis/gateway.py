@@ -32,7 +32,7 @@ from apis import dynmask, gwstate, openapi, queries, spec
 from apis.apps import pepper, secret_hash, split_key
 from apis.limits import LocalLimits, RedisLimits
 from apis.metering import Meter
-from apis.rodb import QueryTimeout, ReadOnlyDatabase
+from apis.readonly import QueryTimeout, ReadOnlyDatabase
 from hub.platform import Platform
 
 log = logging.getLogger("trustlab.gateway")
