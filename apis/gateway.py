@@ -79,7 +79,9 @@ class Gateway:
         s = platform.settings
         self.settings = s
         self.tz = ZoneInfo(s.timezone)
-        self.db = ReadOnlyDatabase(s.serving, readonly_url=s.serving_readonly_url)
+        from apis.serving import Serving
+
+        self.db = ReadOnlyDatabase(s.serving, readonly_url=Serving(platform).readonly_url())
         self.meter = Meter(platform)
         self.pepper = pepper(platform)
         from sandbox.policy import masking_context

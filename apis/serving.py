@@ -14,7 +14,9 @@ the view points at it, and a leftover table without a catalog row is dropped nex
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +25,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from apis.models import ServingTable
@@ -49,7 +51,7 @@ def _sql_type(t: pa.DataType, dialect: str) -> sa.types.TypeEngine:
     if pa.types.is_integer(t):
         return sa.BigInteger()
     if pa.types.is_floating(t):
-        return sa.Float()
+        return sa.Double()  # MariaDB's FLOAT is single precision
     if pa.types.is_decimal(t):
         return sa.Numeric(t.precision, t.scale)
     if pa.types.is_date(t):
@@ -73,6 +75,32 @@ class Serving:
 
     def engine(self) -> Engine:
         return create_db_engine(self.platform.settings.serving)
+
+    def readonly_url(self, provision: bool = False) -> str | None:
+        """The gateway's SELECT-only login: the setting, or one this platform provisioned
+        (on the first serve) and keeps in ``HOME/keys/serving-readonly.url`` (mode 0600).
+        None on SQLite, whose file the gateway opens read-only."""
+        s = self.platform.settings
+        if s.serving_readonly_url:
+            return s.serving_readonly_url
+        url = make_url(s.serving)
+        if url.get_backend_name() == "sqlite":
+            return None
+        path = s.home / "keys" / "serving-readonly.url"
+        if path.exists():
+            return path.read_text().strip()
+        if not provision:
+            return None
+        from apis.readonly import provision_readonly
+
+        role = re.sub(r"[^a-z0-9_]", "_", f"{url.database or 'serving'}_gateway_ro".lower())[:60]
+        ro = provision_readonly(s.serving, url.database or "", role=role,
+                                password=secrets.token_urlsafe(24))  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(ro + "\n")
+        return ro
 
     # --- serving ------------------------------------------------------------------------
 
@@ -110,7 +138,9 @@ class Serving:
             loaded = self._load(engine, name, number, location, progress)
             unique = _unique(wanted)
             self._index(engine, loaded.physical, unique)
-            return self._swap(engine, name, dv.id, loaded, unique, actor)
+            described = self._swap(engine, name, dv.id, loaded, unique, actor)
+            self.readonly_url(provision=True)
+            return described
         finally:
             engine.dispose()
 

@@ -215,3 +215,25 @@ def test_application_contracts_are_checked_against_the_api(world: World) -> None
     doc["objects"] = [{"dataset": PRODUCT, "columns": ["record_id"], "modes": ["api"]}]
     with pytest.raises(InvalidContract, match="not among the object's columns"):
         c.import_document(doc, "olga")
+
+
+@pytest.mark.redis
+def test_two_gateways_share_one_exact_quota_in_redis(
+    world: World, cli_env: dict[str, str], redis_url: str
+) -> None:
+    world.activate(app_contract(ref="HT-API-002", quota_per_day=11))
+    with (
+        gateway(cli_env, gateway_redis_url=redis_url) as one,
+        gateway(cli_env, gateway_redis_url=redis_url) as two,
+    ):
+
+        async def burst() -> list[httpx.Response]:
+            async with (
+                httpx.AsyncClient(base_url=str(one.base_url), timeout=30) as a,
+                httpx.AsyncClient(base_url=str(two.base_url), timeout=30) as b,
+            ):
+                calls = [(a if i % 2 else b).get(PATH, headers=auth(world.key)) for i in range(30)]
+                return await asyncio.gather(*calls)
+
+        codes = [r.status_code for r in asyncio.run(burst())]
+        assert codes.count(200) == 11 and codes.count(429) == 19
