@@ -73,6 +73,20 @@ class Problem(Exception):
 NOT_FOUND = Problem(404, "not-found", "Not found", "no such API, version or row for this key")
 
 
+def consumption(request: Request, key: str | None) -> str | None:
+    """What the consumption rules need of a call (``apis.risk_rules``): an integer key
+    looked up (for sequential enumeration; other keys only as "a key"), the page asked."""
+    detail: dict[str, Any] = {}
+    if key is not None:
+        detail["key"] = int(key) if key.isdigit() and len(key) < 19 else None
+    q = request.query_params
+    for name in ("offset", "limit"):
+        value = q.get(name, "")
+        if value.isdigit() and len(value) < 12:
+            detail[name] = int(value)
+    return json.dumps(detail, separators=(",", ":")) if detail else None
+
+
 class Gateway:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -245,6 +259,7 @@ class Gateway:
                     bytes=len(body),
                     charged=charged,
                     latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                    detail=consumption(request, key),
                 )
 
     async def _answer(

@@ -95,6 +95,7 @@ class Meter:
                 "digest": value,
                 "algorithm": algorithm,
                 "calls": per_app,
+                "consumption": consumption(rows, self.platform.settings.timezone),
             }
             entry = self.platform.ledger.append(
                 session, actor, "api.meter.digest", "metering", payload, seal=True
@@ -109,6 +110,60 @@ class Meter:
                 )
             )
             return payload
+
+
+def consumption(rows: list[ApiCall], timezone: str) -> dict[str, dict[str, Any]]:
+    """Per ``application/api``, what the consumption rules read from a digest: calls and
+    rows, rows of list calls and how deep they paged, the integer keys looked up (how many,
+    the longest run of consecutive ones) and rows per local hour and on weekends."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    out: dict[str, dict[str, Any]] = {}
+    keys: dict[str, set[int]] = {}
+    for r in rows:
+        name = f"{r.application}/{r.api}"
+        c = out.setdefault(
+            name,
+            {
+                "application": r.application,
+                "api": r.api,
+                "calls": 0,
+                "rows": 0,
+                "list_rows": 0,
+                "deepest": 0,
+                "keys": 0,
+                "key_run": 0,
+                "hours": [0] * 24,
+                "weekend_rows": 0,
+            },
+        )
+        c["calls"] += 1
+        c["rows"] += r.rows
+        detail = json.loads(r.detail) if r.detail else {}
+        if "key" in detail:
+            if detail["key"] is not None and r.status in (200, 404):  # hits and misses
+                keys.setdefault(name, set()).add(int(detail["key"]))
+        elif r.status == 200:
+            c["list_rows"] += r.rows
+            c["deepest"] = max(c["deepest"], detail.get("offset", 0) + r.rows)
+        at = (r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)).astimezone(tz)
+        c["hours"][at.hour] += r.rows
+        if at.isoweekday() > 5:
+            c["weekend_rows"] += r.rows
+    for name, found in keys.items():
+        out[name]["keys"] = len(found)
+        out[name]["key_run"] = _longest_run(sorted(found))
+    return out
+
+
+def _longest_run(values: list[int]) -> int:
+    best = run = 0
+    previous = None
+    for v in values:
+        run = run + 1 if previous is not None and v == previous + 1 else 1
+        best, previous = max(best, run), v
+    return best
 
 
 def verifier(platform: Platform) -> dict[str, Any]:

@@ -237,3 +237,28 @@ def test_two_gateways_share_one_exact_quota_in_redis(
 
         codes = [r.status_code for r in asyncio.run(burst())]
         assert codes.count(200) == 11 and codes.count(429) == 19
+
+
+def test_a_consumer_walking_keys_is_frozen_by_the_monitor(
+    world: World, cli_env: dict[str, str]
+) -> None:
+    from hub import risk
+    from hub.models import Contract, RiskAlert
+
+    with gateway(cli_env, gateway_digest_interval="1") as gw:
+        for key in range(1, 131):  # consecutive keys, hits and misses, all inside the quota
+            assert gw.get(f"{PATH}/{key}", headers=auth(world.key)).status_code in (200, 404)
+        for offset in range(0, 40, 20):  # and a little ordinary paging
+            assert (
+                gw.get(PATH, headers=auth(world.key), params={"offset": offset}).status_code == 200
+            )
+    risk.evaluate(world.platform)
+    with world.platform.db.session() as session:
+        alerts = list(session.scalars(select(RiskAlert)))
+        contract = session.scalar(select(Contract).where(Contract.ref == "HT-API-001"))
+    found = {(a.rule, a.subject_kind, a.subject, a.severity) for a in alerts}
+    assert ("key_enumeration", "application", "acme-insights", "high") in found
+    assert not any(a.rule == "bulk_paging" for a in alerts)  # 40 of 200 rows paged
+    assert contract.state == "suspended"  # frozen: the next call finds nothing
+    with gateway(cli_env) as gw:
+        assert gw.get(f"{PATH}/5", headers=auth(world.key)).status_code == 404

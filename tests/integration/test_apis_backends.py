@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from apis_world import PRODUCT, World, add_product_version, app_contract, build, gateway, rows
 
 from apis.serving import Serving
-from apis_world import PRODUCT, World, add_product_version, app_contract, build, gateway, rows
 from hub.platform import Platform
 from hub.settings import Settings
 
