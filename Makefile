@@ -17,7 +17,7 @@ export TRUSTLAB_TEST_REDIS_URL ?= redis://127.0.0.1:$(TEST_REDIS_PORT)/0
 SERVICES := platform airflow java docker debootstrap proxy swagger
 
 .PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn \
-	bench-production
+	bench-production bench-gateway
 
 # Demo data, sample, accounts, images (built once, cached), then JupyterHub on :8000.
 up: bootstrap
@@ -57,6 +57,12 @@ bench-spawn: bootstrap
 
 bench-production: bootstrap
 	$(VENV)/bin/python bench/production.py $(BENCH_ARGS)
+
+# trustlab's gateway against Datasette and a bare Starlette floor (wrk, loopback), and on PostgreSQL.
+bench-gateway:
+	$(BOOTSTRAP) bench swagger postgres wrk
+	TRUSTLAB_BENCH_POSTGRES_URL=$(TRUSTLAB_TEST_POSTGRES_URL) \
+		$(TRUSTLAB_CACHE)/envs/bench/bin/python bench/gateway.py $(BENCH_ARGS)
 
 # Re-resolve uv.lock after changing dependencies in pyproject.toml.
 lock:

@@ -478,7 +478,14 @@ def swagger() -> None:
     )  # fmt: skip
 
 
+def wrk() -> None:
+    """Debian's wrk, the gateway benchmark's load generator."""
+    if not shutil.which("wrk"):
+        apt_install(["wrk"], "the gateway benchmark")
+
+
 SERVICES = {
+    "wrk": wrk,
     "swagger": swagger,
     "postgres": postgres,
     "mariadb": mariadb,
