@@ -167,4 +167,28 @@ def routers() -> APIRouter:
     both = APIRouter()
     both.include_router(router)
     both.include_router(apps)
+    both.include_router(secrets_router)
     return both
+
+
+# --- credentials of registered APIs (values go in, names come out) ---------------------------
+
+secrets_router = APIRouter(prefix="/api-secrets", tags=["apis"])
+
+
+class SecretIn(BaseModel):
+    value: str = Field(min_length=1, max_length=8192, description="Never returned or logged.")
+
+
+@secrets_router.get("")
+def api_secret_list(who: CallerDep, p: PlatformDep) -> list[str]:
+    from apis.secrets import Secrets
+
+    return Secrets(p).names(who.name)
+
+
+@secrets_router.put("/{name}")
+def api_secret_set(name: str, body: SecretIn, who: CallerDep, p: PlatformDep) -> dict[str, str]:
+    from apis.secrets import Secrets
+
+    return Secrets(p).set(name, body.value, who.name)

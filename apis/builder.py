@@ -3,7 +3,8 @@
 A developer of a project creates a version from a definition (``apis.spec``); the
 serving zone must hold what it reads. The version is named by the hash of its definition.
 Approval binds that hash: an operator always, and a provider reviewer of each owner
-whose PII-classified columns the API returns. A published version is what the gateway
+whose PII-classified columns the API returns (a registered API: its provider; an
+orchestrated one: every provider its steps needed). A published version is what the gateway
 serves; ``offline`` ends a version for good (the gateway answers 410). A new version of a
 published API goes through review again; the published one keeps serving meanwhile.
 Every transition is ledgered under ``api:<name>``.
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from apis import spec
+from apis.egress import Resolver
 from apis.models import Api, ApiDecision, ApiVersion, ServingTable
 from hub.errors import InvalidState, NotFound, TrustlabError
 from hub.identity import Directory, PermissionDenied
@@ -44,10 +46,16 @@ def serving_schema(session: Session, name: str) -> dict[str, str]:
     return {c["name"]: c["type"] for c in json.loads(t.schema_json)}
 
 
-def columns_read(session: Session, d: spec.Wizard | spec.Script) -> dict[str, set[str]]:
+def columns_read(session: Session, d: spec.AnyDefinition) -> dict[str, set[str]]:
     """Per serving source, the columns the definition reads (NotFound: one is not served)."""
     if isinstance(d, spec.Wizard):
         return {d.source.serving: set(d.fields)}
+    if isinstance(d, spec.Registered):
+        return {}
+    if isinstance(d, spec.Orchestrated):
+        from apis.kindchecks import reads
+
+        return reads(session, d)
     from apis.scriptcols import referenced_columns
 
     return referenced_columns(d.sql, {s: serving_schema(session, s) for s in d.sources()})
@@ -82,15 +90,16 @@ def serving_columns_used(session: Session, name: str) -> dict[str, set[str]]:
 
 
 class Builder:
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, resolver: Resolver | None = None) -> None:
         self.platform = platform
         self.directory = Directory(platform)
+        self.resolver = resolver  # registered APIs' hosts (None: the system's resolver)
 
     # --- versions ---------------------------------------------------------------------------
 
     def create(self, data: Any, actor: str, project: str) -> dict[str, Any]:
         """A new draft version of the API the definition names."""
-        d = data if isinstance(data, spec.Wizard | spec.Script) else spec.parse(data)
+        d = data if isinstance(data, spec.AnyDefinition) else spec.parse(data)
         algorithm = self.platform.settings.hash_algorithm
         digest = spec.definition_hash(d, algorithm)
         with self.platform.db.session() as session:
@@ -106,7 +115,7 @@ class Builder:
             if any(v.hash == digest and v.state != "rejected" for v in api.versions):
                 raise InvalidState(f"API {d.name} already has this exact definition")
             number = (api.versions[-1].number if api.versions else 0) + 1
-            table = _current_table(session, d.sources()[0])
+            table = _current_table(session, d.sources()[0]) if d.sources() else None
             v = ApiVersion(
                 api_id=api.id,
                 number=number,
@@ -134,8 +143,14 @@ class Builder:
             )
             return self._describe(v)
 
-    def _check_sources(self, session: Session, d: spec.Wizard | spec.Script) -> set[str]:
+    def _check_sources(self, session: Session, d: spec.AnyDefinition) -> set[str]:
         """Refuse what the serving zone contradicts; the owners whose PII the API returns."""
+        from apis import kindchecks
+
+        if isinstance(d, spec.Registered):
+            return kindchecks.check_registered(session, self.platform, d, self.resolver)
+        if isinstance(d, spec.Orchestrated):
+            return kindchecks.check_orchestrated(session, d)
         if isinstance(d, spec.Script):
             from apis.sqlsafe import check_script
 
@@ -293,7 +308,7 @@ class Builder:
             self._check_sources(session, d)  # the serving zone may have moved since review
             self._move(v, ("approved",), "published")
             v.published_at = now()
-            table = _current_table(session, d.sources()[0])
+            table = _current_table(session, d.sources()[0]) if d.sources() else None
             v.serving_table_id = table.id if table else None
             self._ledger(
                 session,
@@ -345,7 +360,7 @@ class Builder:
                 )
             return out
 
-    def definition(self, name: str, number: int) -> tuple[spec.Wizard | spec.Script, str]:
+    def definition(self, name: str, number: int) -> tuple[spec.AnyDefinition, str]:
         with self.platform.db.session() as session:
             v = self._version(session, name, number)
             return spec.parse(json.loads(v.definition)), v.state

@@ -323,3 +323,39 @@ def app_key(ctx: Context, name: str, rotate: bool, output: Path | None) -> None:
 def app_revoke(ctx: Context, name: str, key_id: str, reason: str, fmt: str) -> None:
     """End a key now."""
     _app(ctx.api.post(f"/applications/{name}/keys/{key_id}/revoke", {"reason": reason}), fmt)
+
+
+# --- credentials of registered APIs ----------------------------------------------------------
+
+
+@api.group("secret")
+def secret() -> None:
+    """Credentials registered APIs send upstream, kept server-side (operators)."""
+
+
+@secret.command("set")
+@click.argument("name")
+@pass_ctx
+def secret_set(ctx: Context, name: str) -> None:
+    """Store NAME's value, read from stdin (or a hidden prompt), never from an argument."""
+    import sys
+
+    if sys.stdin.isatty():
+        value = click.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    info = ctx.api.request("PUT", f"/api-secrets/{name}", json={"value": value})
+    click.echo(f"API secret {info['name']}: {info['state']}")
+
+
+@secret.command("list")
+@FMT
+@pass_ctx
+def secret_list(ctx: Context, fmt: str) -> None:
+    """The names of the stored credentials (never their values)."""
+    names = ctx.api.get("/api-secrets")
+    if fmt == "json":
+        emit_json(names)
+        return
+    for name in names:
+        click.echo(name)

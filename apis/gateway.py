@@ -10,6 +10,7 @@ API the application has no contract for answers exactly like one that does not e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import html
 import json
@@ -28,8 +29,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from apis import dynmask, gwstate, openapi, queries, spec
+from apis import dynmask, gwstate, openapi, orchestrate, queries, records, spec
+from apis.access import Access
 from apis.apps import pepper, secret_hash, split_key
+from apis.callout import Callout, UpstreamFailed
 from apis.limits import LocalLimits, RedisLimits
 from apis.metering import Meter
 from apis.readonly import QueryTimeout, ReadOnlyDatabase
@@ -110,6 +113,10 @@ class Gateway:
         self._prepared: dict[tuple, Any] = {}
         self._masks: dict[tuple, Any] = {}
         self._dummy = secret_hash(self.pepper, "x" * 43)
+        from apis.egress import Egress
+        from apis.secrets import Secrets
+
+        self.callout = Callout(Egress(allow=s.egress_allow), Secrets(platform))
         self.public_url = f"http://127.0.0.1:{s.gateway_port}"
 
     # --- state ---------------------------------------------------------------------------
@@ -215,7 +222,10 @@ class Gateway:
                     {"Retry-After": str(verdict.retry_after)},
                 )
             charged = True
-            payload, rows = await self._answer(request, ep, access, key)
+            args: dict[str, list[str]] = {}
+            for k, v in request.query_params.multi_items():
+                args.setdefault(k, []).append(v)
+            payload, rows = await self._answer(args, ep, access, key)
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
             status = 200
             return Response(body, 200, media_type="application/json")
@@ -227,6 +237,25 @@ class Gateway:
         except queries.BadRequest as exc:
             status = 400
             resp = Problem(400, "bad-request", "Bad request", str(exc)).response(request.url.path)
+            body = resp.body
+            return resp
+        except (UpstreamFailed, orchestrate.StepFailed) as exc:
+            log.warning("gateway call %s v%s: %s", api, number, exc)
+            status = 502
+            resp = Problem(
+                502,
+                "upstream",
+                "Upstream failure",
+                "a service this API relies on failed; retry later",
+            ).response(request.url.path)
+            body = resp.body
+            return resp
+        except orchestrate.StepTimeout as exc:
+            log.warning("gateway call %s v%s: %s", api, number, exc)
+            status = 504
+            resp = Problem(
+                504, "timeout", "Step timed out", "a step of this API took too long; retry later"
+            ).response(request.url.path)
             body = resp.body
             return resp
         except QueryTimeout:
@@ -263,12 +292,18 @@ class Gateway:
                 )
 
     async def _answer(
-        self, request: Request, ep: gwstate.Endpoint, access: Any, key: str | None
+        self,
+        args: dict[str, list[str]],
+        ep: gwstate.Endpoint,
+        access: Any,
+        key: str | None,
+        depth: int = 0,
     ) -> tuple[Any, int]:
         d = ep.definition
-        args: dict[str, list[str]] = {}
-        for k, v in request.query_params.multi_items():
-            args.setdefault(k, []).append(v)
+        if isinstance(d, spec.Registered | spec.Orchestrated):
+            if key is not None:
+                raise NOT_FOUND
+            return await self._composed(d, args, ep, access, depth)
         if isinstance(d, spec.Script):
             if key is not None:
                 raise NOT_FOUND
@@ -310,6 +345,47 @@ class Gateway:
             },
         }, len(data)
 
+    async def _composed(
+        self,
+        d: spec.Registered | spec.Orchestrated,
+        args: dict[str, list[str]],
+        ep: gwstate.Endpoint,
+        access: Any,
+        depth: int,
+    ) -> tuple[Any, int]:
+        """A registered or orchestrated API: JSON → typed records → row scope → masking."""
+        params = queries.parameters(d.parameters, {k: v[-1] for k, v in args.items()})
+        if isinstance(d, spec.Registered):
+            answer = await to_thread.run_sync(lambda: self.callout.call(d, params))
+            columns, rows = records.mapped(answer, d.response.records, d.fields)
+        else:
+            if depth >= spec.MAX_NESTING:
+                raise orchestrate.StepFailed(f"{d.name} nests deeper than {spec.MAX_NESTING}")
+            answer = await orchestrate.run(d, params, lambda s, a: self._step(s, a, depth))
+            columns, rows = records.mapped(answer, d.output.records, d.fields)
+        rows = records.scoped(columns, rows, access.scope, ep.types)
+        cap = min(access.max_rows, d.max_rows)
+        data = dynmask.apply(rows[:cap], columns, self._plan(ep, access))
+        return {"data": data, "truncated": len(rows) > cap}, len(data)
+
+    async def _step(self, step: spec.Step, args: dict[str, list[str]], depth: int) -> Any:
+        """One step of an orchestrated API, with the platform's authority (``apis.orchestrate``)."""
+        ep = self.state.endpoints.get((step.api, step.version))
+        if ep is None or ep.state != "published":
+            raise orchestrate.StepFailed(f"step {step.id}: {step.api} v{step.version} is not live")
+        authority = Access(
+            application="", api=ep.api, contracts=("platform",),
+            fields=dict.fromkeys(ep.definition.fields, "clear"), scope=(), quotas=(),
+            rate=float("inf"), max_rows=self.settings.gateway_max_page, until=None,
+        )  # fmt: skip
+        try:
+            payload, _ = await self._answer(args, ep, authority, None, depth + 1)
+        except (queries.BadRequest, Problem) as exc:  # the message may quote data: not logged
+            raise orchestrate.StepFailed(
+                f"step {step.id} was refused ({type(exc).__name__})"
+            ) from None
+        return payload
+
     @staticmethod
     def _int(args: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
         if name not in args:
@@ -339,10 +415,15 @@ class Gateway:
 
     # --- background ----------------------------------------------------------------------
 
-    async def background(self) -> None:
+    async def background(self, stop: asyncio.Event) -> None:
+        """Flush and digest on a timer until ``stop``; a step in progress always finishes
+        (cancelling would leave its thread running beside the final flush in ``close``)."""
         last_digest = time.monotonic()
-        while True:
-            await asyncio.sleep(self.settings.gateway_meter_flush)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.gateway_meter_flush)
+            if stop.is_set():
+                return
             try:
                 await to_thread.run_sync(self.meter.flush)
                 if time.monotonic() - last_digest >= self.settings.gateway_digest_interval:
@@ -364,11 +445,13 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Any:
         gw = holder["gw"] = Gateway(platform or Platform())
-        task = asyncio.create_task(gw.background())
+        stop = asyncio.Event()
+        task = asyncio.create_task(gw.background(stop))
         try:
             yield
         finally:
-            task.cancel()
+            stop.set()
+            await task
             await gw.close()
 
     app = FastAPI(

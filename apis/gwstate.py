@@ -32,7 +32,7 @@ class Endpoint:
     api: str
     number: int
     state: str  # published | offline (410)
-    definition: spec.Wizard | spec.Script
+    definition: spec.AnyDefinition
     types: dict[str, str]  # served column / output field → API type
     view: str | None  # wizard: the serving view
     sql: str | None = None  # script: the checked statement (physical names)
@@ -117,6 +117,9 @@ def load(session: Session, dialect: str) -> State:
             state.endpoints[(name, v.number)] = Endpoint(
                 name, v.number, v.state, d, types, sql_name(d.source.serving)
             )
+        elif isinstance(d, spec.Registered | spec.Orchestrated):
+            types = spec.output_types(d, {})
+            state.endpoints[(name, v.number)] = Endpoint(name, v.number, v.state, d, types, None)
         else:
             from apis.sqlsafe import check_script
 

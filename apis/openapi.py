@@ -40,7 +40,8 @@ ERRORS = {
     "404": "No such API, version or row for this key",
     "410": "This version is offline",
     "429": "Rate limit or daily quota reached (see Retry-After)",
-    "504": "The query took too long",
+    "502": "A service this API relies on failed (registered and orchestrated APIs)",
+    "504": "The query, or a step, took too long",
 }
 
 
@@ -141,7 +142,7 @@ def paths_for(ep: Endpoint, fields: dict[str, Any], max_rows: int) -> dict[str, 
     security = [{"apiKey": []}]
     tag = f"{ep.api} v{ep.number}"
     paths: dict[str, Any] = {}
-    if isinstance(d, spec.Script):
+    if not isinstance(d, spec.Wizard):  # script, registered, orchestrated: typed parameters
         params = [
             _param(n, JSON_TYPES[p.type], p.required, description=p.description)
             for n, p in d.parameters.items()
@@ -244,7 +245,7 @@ def api_document(ep: Endpoint, server: str) -> dict[str, Any]:
     """Everything the version offers (every field in the clear, the page size maximum)."""
     d = ep.definition
     fields = {f: "clear" for f in d.fields}
-    cap = d.max_page_size if isinstance(d, spec.Wizard) else d.max_rows
+    cap = d.max_page_size if isinstance(d, spec.Wizard) else d.max_rows  # the others: max_rows
     return document(f"{d.title} (v{ep.number})", d.description, paths_for(ep, fields, cap), server)
 
 

@@ -3,9 +3,11 @@
 Registered under ``trustlab.parties`` as ``application``. The application must exist;
 each API the contract names must exist, and its terms must fit the API's latest version:
 the fields are fields it returns, the masking rules exist with valid parameters, the
-row-scope fields are columns it can filter. Every served product an API reads must be an
-object of the contract with the ``api`` mode, and the fields returned in any form other
-than hidden must be columns the object allows — the provider approves exactly that.
+row-scope fields are columns it can filter. The provider of every registered API it is
+or calls is among the document's providers (and so approves it). Every served product an
+API reads must be an object of the contract with the ``api`` mode, and the fields
+returned in any form other than hidden must be columns the object allows — the provider
+approves exactly that.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from sqlalchemy.orm import Session
 
 from apis import spec
 from apis.builder import columns_read, serving_schema
+from apis.kindchecks import third_parties
 from apis.models import Api, Application
 from hub.contract_doc import ContractDocument, InvalidContract, MaskRule
 from hub.errors import NotFound
 
 
-def check(session: Session, doc: ContractDocument) -> None:
+def check(session: Session, doc: ContractDocument) -> set[str]:
+    """Refuse terms the APIs contradict; the third-party providers (of registered APIs)
+    the document may list besides its objects' owners."""
     name = doc.parties.user.name
     app = session.scalar(select(Application).where(Application.name == name))
     if app is None:
@@ -32,6 +37,7 @@ def check(session: Session, doc: ContractDocument) -> None:
             "an operator creates it with `trustlab app create`"
         )
     objects = {o.dataset: o for o in doc.objects if "api" in o.modes}
+    third: set[str] = set()
     for i, terms in enumerate(doc.apis):
         where = f"contract field apis.{i}"
         api = session.scalar(select(Api).where(Api.name == terms.api))
@@ -44,6 +50,14 @@ def check(session: Session, doc: ContractDocument) -> None:
             raise InvalidContract(
                 f"{where}.fields: API {terms.api} returns no {', '.join(unknown)}"
             )
+        services = third_parties(session, d)
+        missing = sorted(services - set(doc.parties.providers))
+        if missing:
+            raise InvalidContract(
+                f"contract field parties.providers: API {terms.api} calls the services of "
+                f"{', '.join(missing)}; list them among the providers (they approve too)"
+            )
+        third |= services
         for field, how in terms.fields.items():
             if isinstance(how, MaskRule):
                 _check_rule(f"{where}.fields.{field}", how)
@@ -74,14 +88,15 @@ def check(session: Session, doc: ContractDocument) -> None:
                         f"{where}.fields: {', '.join(outside)} of {source} "
                         "are not among the object's columns"
                     )
+    return third
 
 
-def _returned(session: Session, d: spec.Wizard | spec.Script) -> list[str]:
+def _returned(session: Session, d: spec.AnyDefinition) -> list[str]:
     return list(d.fields)
 
 
-def _scope_columns(session: Session, d: spec.Wizard | spec.Script) -> set[str]:
-    """A wizard API may be scoped by any column of its table; a script by its output."""
+def _scope_columns(session: Session, d: spec.AnyDefinition) -> set[str]:
+    """A wizard API may be scoped by any column of its table; the others by their output."""
     if isinstance(d, spec.Wizard):
         try:
             return set(serving_schema(session, d.source.serving))

@@ -194,19 +194,25 @@ def wizard_key(
     return Built(("key", tuple(b.shape)), q, b.params)
 
 
-def script_query(d: spec.Script, sql: str, access: Access, args: Mapping[str, Any]) -> Built:
-    """The checked ``sql`` with the caller's parameters bound, the row scope around it."""
+def parameters(declared: Mapping[str, spec.Parameter], args: Mapping[str, Any]) -> dict:
+    """The caller's values of typed ``declared`` parameters (defaults filled in)."""
     params: dict[str, Any] = {}
-    for name, p in d.parameters.items():
+    for name, p in declared.items():
         raw = args.get(name)
         if raw is None:
             if p.required:
                 raise BadRequest(f"missing required parameter {name!r}")
             raw = p.default
         params[name] = convert(p.type, raw, name)
-    unknown = sorted(set(args) - set(d.parameters) - {"limit", "offset"})
+    unknown = sorted(set(args) - set(declared) - {"limit", "offset"})
     if unknown:
         raise BadRequest(f"unknown query parameter {unknown[0]!r}; see the API's OpenAPI document")
+    return params
+
+
+def script_query(d: spec.Script, sql: str, access: Access, args: Mapping[str, Any]) -> Built:
+    """The checked ``sql`` with the caller's parameters bound, the row scope around it."""
+    params = parameters(d.parameters, args)
     inner = (
         sa.text(sql)
         .bindparams(*(sa.bindparam(n) for n in params))

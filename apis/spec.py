@@ -8,6 +8,10 @@ OpenAPI document and the gateway use). The kinds:
   written: the gateway builds the query as an expression tree with every value bound.
 - ``script`` (脚本式): one parameterized SELECT over the served products it names
   (``apis.sqlsafe`` checks it), typed parameters, typed output fields.
+- ``registered`` (注册式): a third-party REST API called through ``apis.egress``
+  (``apis.spec_registered``).
+- ``orchestrated`` (编排式): a graph of steps, each another published API
+  (``apis.spec_orchestrated``).
 
 Validation here is the definition's own shape; what it says about the serving zone (the
 product is served, its columns exist) is checked by ``apis.builder``.
@@ -16,33 +20,39 @@ product is served, its columns exist) is checked by ``apis.builder``.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from hub.errors import TrustlabError
+from apis.spec_base import (
+    IDENT,
+    KINDS,
+    NAME,
+    OPS,
+    RESERVED,
+    SCHEMA_ID,
+    TYPES,
+    FieldType,
+    InvalidDefinition,
+    Parameter,
+    ServingSource,
+    _Common,
+    _Strict,
+    check_names,
+)
+from apis.spec_orchestrated import MAX_NESTING, Orchestrated, Step
+from apis.spec_registered import Registered, Request, ResponseField, ResponseMap
 from hub.hashing import canonical_json, digest
 
-SCHEMA_ID = "trustlab.api/1"
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-IDENT = re.compile(r"^[A-Za-z_\u3400-\u9fff][A-Za-z0-9_\u3400-\u9fff]{0,62}$")
-TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
-OPS = ("eq", "in", "range", "prefix")
-RESERVED = {"limit", "offset", "sort", "fields"}  # query parameters of every list endpoint
-
-FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
-
-
-class InvalidDefinition(TrustlabError):
-    """An API definition that cannot be accepted; the message names the field."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = [
+    "IDENT", "KINDS", "MAX_NESTING", "NAME", "OPS", "RESERVED", "SCHEMA_ID", "TYPES",
+    "AnyDefinition", "FieldType", "Filter", "InvalidDefinition", "Orchestrated", "Parameter",
+    "Registered", "Request", "ResponseField", "ResponseMap", "Script", "ServingSource", "Step",
+    "Wizard",
+]  # fmt: skip
 
 
 class Filter(_Strict):
@@ -54,32 +64,6 @@ class Filter(_Strict):
     def _ops(cls, value: list[str]) -> list[str]:
         if not value or len(set(value)) != len(value):
             raise ValueError("name each operator once, at least one")
-        return value
-
-
-class Parameter(_Strict):
-    type: FieldType = "string"
-    required: bool = True
-    default: Any = None
-    description: str = ""
-
-
-class ServingSource(_Strict):
-    serving: str = Field(min_length=1, max_length=100, description="A served product's name.")
-
-
-class _Common(_Strict):
-    schema_: Literal["trustlab.api/1"] = Field(alias="schema")
-    name: str
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=4000)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME.match(value):
-            raise ValueError("use 1-63 lowercase letters, digits and -, starting with a letter")
         return value
 
 
@@ -131,32 +115,29 @@ class Script(_Common):
 
     @model_validator(mode="after")
     def _consistent(self) -> Script:
-        for name in self.parameters:
-            if not IDENT.match(name) or name in RESERVED:
-                raise ValueError(f"parameters: {name!r} cannot be a parameter name")
-        for name in self.fields:
-            if not IDENT.match(name) or name in RESERVED:
-                raise ValueError(f"fields: {name!r} cannot be a field name of an API")
+        check_names("parameters", self.parameters)
+        check_names("fields", self.fields)
         return self
 
     def sources(self) -> list[str]:
         return [s.serving for s in self.source]
 
 
-Definition = Annotated[Wizard | Script, Field(discriminator="kind")]
+AnyDefinition = Wizard | Script | Registered | Orchestrated
+Definition = Annotated[AnyDefinition, Field(discriminator="kind")]
 
 
 class _Envelope(BaseModel):
     definition: Definition
 
 
-def parse(data: Any) -> Wizard | Script:
+def parse(data: Any) -> AnyDefinition:
     """The definition, or ``InvalidDefinition`` naming the first failing field."""
     if not isinstance(data, dict):
         raise InvalidDefinition("an API definition is a mapping (YAML, TOML or JSON object)")
-    if data.get("kind") not in ("wizard", "script"):
+    if data.get("kind") not in KINDS:
         raise InvalidDefinition(
-            f"API definition field kind: {data.get('kind')!r} is not one of wizard, script"
+            f"API definition field kind: {data.get('kind')!r} is not one of {', '.join(KINDS)}"
         )
     try:
         return _Envelope.model_validate({"definition": data}).definition
@@ -170,7 +151,7 @@ def parse(data: Any) -> Wizard | Script:
         raise InvalidDefinition(f"API definition field {where}: {message}{more}") from None
 
 
-def load(path: Path) -> Wizard | Script:
+def load(path: Path) -> AnyDefinition:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -188,18 +169,20 @@ def load(path: Path) -> Wizard | Script:
     return parse(data)
 
 
-def to_json(d: Wizard | Script) -> dict[str, Any]:
+def to_json(d: AnyDefinition) -> dict[str, Any]:
     return json.loads(d.model_dump_json(by_alias=True))
 
 
-def definition_hash(d: Wizard | Script, algorithm: str) -> str:
+def definition_hash(d: AnyDefinition, algorithm: str) -> str:
     return digest(algorithm, canonical_json(to_json(d))).hex()
 
 
-def output_types(d: Wizard | Script, schema: dict[str, str]) -> dict[str, str]:
+def output_types(d: AnyDefinition, schema: dict[str, str]) -> dict[str, str]:
     """Each returned field's type; ``schema`` maps a served column to its Arrow type."""
     if isinstance(d, Script):
         return dict(d.fields)
+    if isinstance(d, Registered | Orchestrated):
+        return {name: f.type for name, f in d.fields.items()}
     return {f: arrow_to_type(schema.get(f, "string")) for f in d.fields}
 
 

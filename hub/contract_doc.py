@@ -171,7 +171,11 @@ class ContractDocument(_Strict):
     ref: str = Field(description="The contract's identifier in the management system.")
     title: str = Field(min_length=1, max_length=300)
     parties: Parties
-    objects: list[ContractObject] = Field(min_length=1)
+    objects: list[ContractObject] = Field(
+        default_factory=list,
+        description="At least one, except for an application contract naming only APIs "
+        "that read no product (registered third-party APIs).",
+    )
     purpose: Purpose
     valid_from: datetime = Field(description="ISO 8601 with a time zone.")
     valid_until: datetime | None = Field(
@@ -203,6 +207,8 @@ class ContractDocument(_Strict):
     def _consistent(self) -> ContractDocument:
         if self.valid_until is not None and self.valid_until <= self.valid_from:
             raise ValueError("valid_until: must be later than valid_from")
+        if not self.objects and self.parties.user.kind != "application":
+            raise ValueError("objects: name at least one dataset")
         names = [o.dataset for o in self.objects]
         if len(set(names)) != len(names):
             raise ValueError("objects: a dataset is named twice; merge its terms")

@@ -48,8 +48,9 @@ class Contracts:
                 f"contract field valid_until: {doc.valid_until.isoformat()} has passed; the "
                 "management side must renew the dates before import"
             )
+        services: set[str] = set()  # third-party providers the party's feature vouches for
         if doc.parties.user.kind != "project":
-            self._check_party(session, doc)
+            services = self._check_party(session, doc)
         elif session.scalar(select(Project).where(Project.name == doc.parties.user.name)) is None:
             raise InvalidContract(f"contract field parties.user.name: no project "
                                   f"{doc.parties.user.name!r}")  # fmt: skip
@@ -76,16 +77,18 @@ class Contracts:
                                           f"{', '.join(map(repr, lacking))}")  # fmt: skip
             owners.add(ds.owner.name)
         listed = set(doc.parties.providers)
-        if listed != owners:
+        if listed != owners | services:
             raise InvalidContract(
                 f"contract field parties.providers: the objects' owners are "
-                f"{', '.join(sorted(owners))}, the document lists "
+                f"{', '.join(sorted(owners | services)) or 'none'}, the document lists "
                 f"{', '.join(sorted(listed))}"
             )
         return self._overlaps(session, doc, at)
 
-    def _check_party(self, session: Session, doc: ContractDocument) -> None:
-        """Other user sides (API applications) are checked by the feature that has them."""
+    def _check_party(self, session: Session, doc: ContractDocument) -> set[str]:
+        """Other user sides (API applications) are checked by the feature that has them; it
+        returns the providers it vouches for besides the objects' owners (the providers of
+        registered third-party APIs)."""
         from hub.plugins import plugins
 
         kind = doc.parties.user.kind
@@ -93,7 +96,7 @@ class Contracts:
         if kind not in found:
             raise InvalidContract(f"contract field parties.user.kind: {kind} parties need the "
                                   "feature that serves them, which is not installed")  # fmt: skip
-        found[kind].load()(session, doc)
+        return set(found[kind].load()(session, doc) or ())
 
     def _overlaps(self, session: Session, doc: ContractDocument, at: Any) -> list[str]:
         notes = []
