@@ -192,3 +192,17 @@ def api_secret_set(name: str, body: SecretIn, who: CallerDep, p: PlatformDep) ->
     from apis.secrets import Secrets
 
     return Secrets(p).set(name, body.value, who.name)
+
+
+# --- a consumer's generated client, for operators (``apis.sdk``) ---------------------------
+
+
+@apps.get("/{name}/client")
+def app_client(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    """The application's Python client as the gateway would generate it: its files."""
+    who.require("operator", "admin")
+    from apis import sdk
+
+    doc = sdk.application_document(p, name)
+    filename, data = sdk.client_zip(doc, name, p.settings.home / "cache" / "api-clients")
+    return {"package": sdk.package_name(name), "zip": filename, "files": sdk.unzip_text(data)}

@@ -359,3 +359,35 @@ def secret_list(ctx: Context, fmt: str) -> None:
         return
     for name in names:
         click.echo(name)
+
+
+# --- a consumer's generated client -----------------------------------------------------------
+
+
+@app.command("client")
+@click.argument("name")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Write the client project into this folder (it must not exist or be empty).",
+)
+@pass_ctx
+def app_client(ctx: Context, name: str, output: Path) -> None:
+    """Generate NAME's Python client from what its contracts allow (operators)."""
+    if output.exists() and any(output.iterdir()):
+        raise click.BadParameter(f"{output} is not empty", param_hint="-o")
+    with out.status(f"generating the client of {name} …"):
+        info = ctx.api.get(f"/applications/{name}/client")
+    for rel, text in info["files"].items():
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise click.ClickException(f"refusing to write {rel!r} outside {output}")
+        target = output / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    project = output / next(iter(info["files"])).split("/")[0]
+    click.echo(
+        f"client {info['package']} ({len(info['files'])} files) written to {project}; "
+        f"install it with: pip install {project}"
+    )

@@ -19,6 +19,7 @@ import os
 import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from apis import dynmask, gwstate, openapi, orchestrate, queries, records, spec
+from apis import dynmask, gwstate, openapi, orchestrate, queries, records, sdk, spec
 from apis.access import Access
 from apis.apps import pepper, secret_hash, split_key
 from apis.callout import Callout, UpstreamFailed
@@ -518,6 +519,11 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.router.add_route("/healthz", health, methods=["GET"])
     app.router.add_route("/consumer/openapi.json", consumer_doc, methods=["GET"])
     app.router.add_route("/consumer/docs", consumer_docs, methods=["GET"])
+    app.router.add_route("/consumer/client.zip", partial(consumer_client, holder), methods=["GET"])
+    app.router.add_route("/consumer/snippets", partial(consumer_snippets, holder), methods=["GET"])
+    app.router.add_route(
+        "/apis/{api}/{version}/snippets", partial(api_snippets, holder), methods=["GET"]
+    )
     app.router.add_route("/apis/{api}/{version}/openapi.json", api_doc, methods=["GET"])
     app.router.add_route("/apis/{api}/{version}/docs", docs, methods=["GET"])
     assets = swagger_assets()
@@ -528,6 +534,68 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.router.add_route("/apis/{api}/{version}/{key}", one, methods=["GET"])
     app.state.holder = holder
     return app
+
+
+# --- what a consumer calls with: its generated client, snippets (``apis.sdk``) -------------
+
+
+def _consumer(gw: Gateway, request: Request) -> tuple[str, dict[str, Any]]:
+    """The key's application and its OpenAPI document; Problem (401, 400) otherwise."""
+    state = gw.fresh_state()
+    name = gw.authenticate(request, state)
+    return name, openapi.consumer_document(state, name, gw.public_url, datetime.now(UTC))
+
+
+async def consumer_client(holder: dict[str, Gateway], request: Request) -> Response:
+    """``GET /consumer/client.zip``: the key's application's Python client, generated from
+    its document (cached per document under ``HOME/cache/api-clients``)."""
+    gw = holder["gw"]
+    try:
+        name, doc = _consumer(gw, request)
+    except Problem as problem:
+        return problem.response(request.url.path)
+    cache = gw.settings.home / "cache" / "api-clients"
+    try:
+        filename, data = await to_thread.run_sync(lambda: sdk.client_zip(doc, name, cache))
+    except sdk.ClientGenerationFailed:
+        log.exception("client generation for %s failed", name)
+        return Problem(
+            500, "internal", "Internal error", "the client could not be generated; it was logged"
+        ).response(request.url.path)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def consumer_snippets(holder: dict[str, Gateway], request: Request) -> Response:
+    """``GET /consumer/snippets``: curl, httpx and generated-client snippets per operation
+    the key's application may call (the key itself as ``$TRUSTLAB_API_KEY``)."""
+    gw = holder["gw"]
+    try:
+        name, doc = _consumer(gw, request)
+    except Problem as problem:
+        return problem.response(request.url.path)
+    body = {
+        "application": name,
+        "package": sdk.package_name(name),
+        "operations": sdk.snippets(doc, gw.public_url, sdk.package_name(name)),
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+async def api_snippets(holder: dict[str, Gateway], request: Request) -> Response:
+    """``GET /apis/{api}/v{N}/snippets``: curl and httpx snippets for the API's page."""
+    gw, p = holder["gw"], request.path_params
+    raw = p["version"]
+    n = int(raw[1:]) if raw[:1] == "v" and raw[1:].isdigit() else None
+    ep = gw.fresh_state().endpoints.get((p["api"], n)) if n else None
+    if ep is None or ep.state != "published":
+        return NOT_FOUND.response(request.url.path)
+    ops = sdk.snippets(openapi.api_document(ep, gw.public_url), gw.public_url)
+    body = {"api": ep.api, "version": ep.number, "operations": ops}
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
 
 
 STATIC = Path(__file__).parent / "static"

@@ -45,6 +45,23 @@ ERRORS = {
 }
 
 
+def _query_schema(kind: str, in_list: bool = False) -> dict[str, Any]:
+    """What the gateway accepts for a query or path value of ``kind`` (``queries.convert``):
+    64-bit integers, finite numbers, strings of at most 1000 characters without NUL (and, as
+    an item of an ``__in`` list given as one value, without a comma: that value is split)."""
+    schema = dict(JSON_TYPES[kind])
+    if kind == "integer":
+        schema.update(minimum=-(2**63), maximum=2**63 - 1)
+    elif kind == "number":
+        schema.update(minimum=-FLOAT_MAX, maximum=FLOAT_MAX)
+    elif schema == {"type": "string"}:
+        schema.update(maxLength=1000, pattern="^[^,\\x00]*$" if in_list else "^[^\\x00]*$")
+    return schema
+
+
+FLOAT_MAX = 1.7976931348623157e308
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     out = dict(schema)
     out["type"] = [schema["type"], "null"] if isinstance(schema["type"], str) else schema["type"]
@@ -99,24 +116,28 @@ def _list_params(ep: Endpoint, clear: set[str], max_rows: int) -> list[dict[str,
     for f in d.filters:
         if f.field not in clear:
             continue
-        s = JSON_TYPES[ep.types.get(f.field, "string")]
+        kind = ep.types.get(f.field, "string")
+        s = _query_schema(kind)
         if "eq" in f.ops:
             params.append(_param(f.field, s))
         if "in" in f.ops:
             params.append(
                 _param(
                     f"{f.field}__in",
-                    {"type": "array", "items": s, "minItems": 1, "maxItems": 100},
+                    {
+                        "type": "array",
+                        "items": _query_schema(kind, in_list=True),
+                        "minItems": 1,
+                        "maxItems": 100,
+                    },
                     style="form",
                     explode=True,
                 )
             )
         if "range" in f.ops:
             params += [_param(f"{f.field}__{b}", s) for b in ("gte", "gt", "lte", "lt")]
-        if "prefix" in f.ops and s["type"] == "string":
-            params.append(
-                _param(f"{f.field}__prefix", {"type": "string", "minLength": 1, "maxLength": 1000})
-            )
+        if "prefix" in f.ops and kind == "string":  # the gateway refuses a date's prefix
+            params.append(_param(f"{f.field}__prefix", {**s, "minLength": 1}))
     return params
 
 
@@ -144,7 +165,7 @@ def paths_for(ep: Endpoint, fields: dict[str, Any], max_rows: int) -> dict[str, 
     paths: dict[str, Any] = {}
     if not isinstance(d, spec.Wizard):  # script, registered, orchestrated: typed parameters
         params = [
-            _param(n, JSON_TYPES[p.type], p.required, description=p.description)
+            _param(n, _query_schema(p.type), p.required, description=p.description)
             for n, p in d.parameters.items()
         ]
         ok = {
@@ -196,7 +217,16 @@ def paths_for(ep: Endpoint, fields: dict[str, Any], max_rows: int) -> dict[str, 
         }
     }
     if d.key and d.key in clear:
-        key_schema = JSON_TYPES[ep.types.get(d.key, "string")]
+        key_schema = _query_schema(ep.types.get(d.key, "string"))
+        if key_schema["type"] == "string":  # one non-empty path segment
+            key_schema.update(minLength=1, pattern="^[^/\\x00]*$")
+        paths[base]["get"]["responses"]["200"]["links"] = {
+            "row": {
+                "operationId": _op(ep, "get"),
+                "parameters": {"key": f"$response.body#/data/0/{d.key}"},
+                "description": f"One row of the page, by its {d.key}.",
+            }
+        }
         paths[f"{base}/{{key}}"] = {
             "get": {
                 "operationId": _op(ep, "get"),

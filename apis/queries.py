@@ -141,7 +141,7 @@ def parse_filters(
         else:
             if len(values) != 1:
                 raise BadRequest(f"{name}: give one value")
-            value = values[0] if op == "prefix" else convert(kind, values[0], name)
+            value = convert("string" if op == "prefix" else kind, values[0], name)
             if op == "prefix" and (kind != "string" or not value):
                 raise BadRequest(f"{name}: a prefix is a non-empty string")
             out.append(Predicate(field, op, value))
