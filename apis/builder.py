@@ -318,7 +318,12 @@ class Builder:
                 {"serving_table": table.physical if table else None},
                 seal=True,
             )
-            return self._describe(v)
+            described = self._describe(v)
+        from apis.serving import Serving
+
+        for source in d.sources():  # the lookups, filters and sorts it serves get indexes
+            Serving(self.platform).ensure_indexes(source)
+        return described
 
     def offline(self, name: str, actor: str, number: int, reason: str) -> dict[str, Any]:
         if not reason:

@@ -213,11 +213,35 @@ class Serving:
         schema = [{"name": f.name, "type": str(f.type)} for f in data.schema]
         return Loaded(physical, done, schema)
 
-    def _index(self, engine: Engine, physical: str, indexes: list[list[str]]) -> None:
+    def _index(self, engine: Engine, physical: str, indexes: list[list[str]],
+               first: int = 0) -> None:  # fmt: skip
         table = sa.Table(physical, sa.MetaData(), autoload_with=engine)
         with engine.begin() as conn:
-            for i, cols in enumerate(indexes):
+            for i, cols in enumerate(indexes, start=first):
                 sa.Index(f"ix_{physical}_{i}", *(table.c[c] for c in cols)).create(conn)
+
+    def ensure_indexes(self, name: str) -> list[list[str]]:
+        """Build the indexes the live APIs over ``name`` need and its current table lacks
+        (an API published after its product was served); returns the ones built."""
+        with self.platform.db.session() as session:
+            t = self._current(session, name)
+            if t is None:
+                return []
+            have = json.loads(t.indexes)
+            missing = [ix for ix in self.needed_indexes(session, name) if ix not in have]
+            physical = t.physical
+        if not missing:
+            return []
+        engine = self.engine()
+        try:
+            self._index(engine, physical, missing, first=len(have))
+        finally:
+            engine.dispose()
+        with self.platform.db.session() as session:
+            t = self._current(session, name)
+            if t is not None and t.physical == physical:
+                t.indexes = json.dumps(have + missing)
+        return missing
 
     def _swap(
         self,

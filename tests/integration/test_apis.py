@@ -262,3 +262,16 @@ def test_a_consumer_walking_keys_is_frozen_by_the_monitor(
     assert contract.state == "suspended"  # frozen: the next call finds nothing
     with gateway(cli_env) as gw:
         assert gw.get(f"{PATH}/5", headers=auth(world.key)).status_code == 404
+
+
+def test_publishing_indexes_what_the_api_looks_up_filters_and_sorts(world: World) -> None:
+    import sqlite3
+
+    info = Serving(world.platform).current(PRODUCT)
+    assert ["record_id"] in info["indexes"] and ["district"] in info["indexes"]
+    path = world.platform.settings.serving.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            f'EXPLAIN QUERY PLAN SELECT * FROM "{info["view"]}" WHERE record_id = 5'
+        ).fetchall()
+    assert any("USING INDEX" in str(row) for row in plan), plan
