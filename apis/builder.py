@@ -67,9 +67,15 @@ def serving_indexes(session: Session, name: str) -> list[list[str]]:
     for v in session.scalars(select(ApiVersion).where(ApiVersion.state.in_(LIVE))):
         d = spec.parse(json.loads(v.definition))
         if isinstance(d, spec.Wizard) and d.source.serving == name:
-            for col in ([d.key] if d.key else []) + [f.field for f in d.filters] + d.sort:
-                if [col] not in out:
-                    out.append([col])
+            # Pages are ordered by the key after the caller's sort: a filter's index carries
+            # the key too, so a filtered page is read in order instead of sorted.
+            wanted = [[d.key]] if d.key else []
+            wanted += [[f.field, d.key] if d.key and f.field != d.key else [f.field]
+                       for f in d.filters]  # fmt: skip
+            wanted += [[s] for s in d.sort]
+            for ix in wanted:
+                if ix not in out:
+                    out.append(ix)
     return out
 
 

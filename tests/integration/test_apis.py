@@ -268,10 +268,16 @@ def test_publishing_indexes_what_the_api_looks_up_filters_and_sorts(world: World
     import sqlite3
 
     info = Serving(world.platform).current(PRODUCT)
-    assert ["record_id"] in info["indexes"] and ["district"] in info["indexes"]
+    assert ["record_id"] in info["indexes"] and ["district", "record_id"] in info["indexes"]
     path = world.platform.settings.serving.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
         plan = conn.execute(
             f'EXPLAIN QUERY PLAN SELECT * FROM "{info["view"]}" WHERE record_id = 5'
         ).fetchall()
+        page = conn.execute(
+            f'EXPLAIN QUERY PLAN SELECT * FROM "{info["view"]}" WHERE district = ? '
+            "ORDER BY record_id LIMIT 50",
+            ("海淀区",),
+        ).fetchall()
     assert any("USING INDEX" in str(row) for row in plan), plan
+    assert not any("TEMP B-TREE" in str(row) for row in page), page  # read in order
