@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from apis import jsonpaths
 from apis.spec_base import NAME, Parameter, _Common, _Strict, check_names
-from apis.spec_registered import ResponseField
+from apis.spec_registered import ResponseField, ResponseMap
 
 MAX_STEPS = 16
 MAX_DEPTH = 8  # steps in the longest chain
@@ -99,16 +99,9 @@ class Step(_Strict):
         return set(self.after) | {name for kind, name in self.reads() if kind == "steps"}
 
 
-class Output(_Strict):
+class Output(ResponseMap):
     step: str = Field(description="The step whose answer the API returns.")
     records: str = Field("$.data[*]", description="A JSONPath into that step's answer.")
-    fields: dict[str, ResponseField] = Field(min_length=1)
-
-    @field_validator("records")
-    @classmethod
-    def _records(cls, value: str) -> str:
-        jsonpaths.compiled(value)
-        return value
 
 
 class Orchestrated(_Common):
