@@ -101,6 +101,17 @@ def api_usage(
     return usage(p, application, start.astimezone(UTC), end.astimezone(UTC))
 
 
+@router.get("/monitor")
+def api_monitor(who: CallerDep, p: PlatformDep, hours: float = 24) -> dict[str, Any]:
+    """Calls, errors, p50/p95 latency per API version and application; quota use today."""
+    who.require("operator", "auditor", "admin")
+    from apis.monitoring import MAX_HOURS, overview
+
+    if not 0 < hours <= MAX_HOURS:
+        raise TrustlabError(f"give --hours more than 0 and at most {MAX_HOURS}")
+    return overview(p, hours)
+
+
 @router.get("/{name}")
 def api_show(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
     return _builder(p).show(name)

@@ -237,6 +237,38 @@ def usage(ctx: Context, application: str | None, start: str, end: str, fmt: str)
     out.print(table)
 
 
+@api.command("monitor")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=24.0,
+              show_default=True, help="The window, ending now.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def monitor(ctx: Context, hours: float, fmt: str) -> None:
+    """Calls, error rate and p50/p95 latency per API and application; quota use today."""
+    info = ctx.api.get("/apis/monitor", hours=hours)
+    if fmt == "json":
+        emit_json(info)
+        return
+    cols = ["calls", "client_errors", "server_errors", "error_rate", "p50_ms", "p95_ms", "rows"]
+
+    def cells(r: dict[str, Any]) -> list[str]:
+        return ["-" if r[c] is None else f"{r[c]:g}" for c in cols]
+
+    click.echo(f"from {info['from'][:19]} to {info['to'][:19]} (UTC)")
+    table = Table("api", "version", *cols, title="per API version")
+    for r in info["apis"]:
+        table.add_row(r["api"], f"v{r['version']}", *cells(r))
+    out.print(table)
+    table = Table("application", *cols, title="per application")
+    quota = Table("application", "api", "contract", "used today", "quota", title="quota use")
+    for r in info["applications"]:
+        table.add_row(r["application"], *cells(r))
+        for q in r["quota_today"]:
+            limit = "-" if q["quota"] is None else str(q["quota"])
+            quota.add_row(r["application"], q["api"], q["contract"], str(q["used"]), limit)
+    out.print(table)
+    out.print(quota)
+
+
 # --- applications ---------------------------------------------------------------------------
 
 

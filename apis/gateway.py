@@ -42,6 +42,7 @@ from hub.platform import Platform
 log = logging.getLogger("trustlab.gateway")
 URL_KEYS = ("api_key", "apikey", "key", "access_token", "token", "x-api-key")
 PROBLEM = "https://trustlab.invalid/problems/"
+INLINE_BUDGET = 0.005  # s: an in-process (SQLite) query may hold the event loop this long
 
 
 class Problem(Exception):
@@ -105,6 +106,7 @@ class Gateway:
         from sandbox.policy import masking_context
 
         self.base_mask = masking_context(platform)
+        self.watch = gwstate.HeadWatch(platform.db.engine)
         self.state = self._load()
         self.limits: Any = (
             RedisLimits(s.gateway_redis_url, self.tz)
@@ -113,6 +115,7 @@ class Gateway:
         )
         self._prepared: dict[tuple, Any] = {}
         self._masks: dict[tuple, Any] = {}
+        self._slow: set[tuple] = set()
         self._dummy = secret_hash(self.pepper, "x" * 43)
         from apis.egress import Egress
         from apis.secrets import Secrets
@@ -126,12 +129,11 @@ class Gateway:
         with self.platform.db.session() as session:
             state = gwstate.load(session, self.db.dialect.name)
         self._next = gwstate.next_start(state, datetime.now(UTC))
-        self._prepared, self._masks = {}, {}
+        self._prepared, self._masks, self._slow = {}, {}, set()
         return state
 
     def fresh_state(self) -> gwstate.State:
-        with self.platform.db.engine.connect() as conn:
-            head = conn.exec_driver_sql("SELECT max(seq) FROM ledger_entries").scalar() or 0
+        head = self.watch.head()
         if head != self.state.head or (self._next and datetime.now(UTC) >= self._next):
             self.state = self._load()
         return self.state
@@ -309,7 +311,7 @@ class Gateway:
             if key is not None:
                 raise NOT_FOUND
             flat = {k: v[-1] for k, v in args.items()}
-            built = queries.script_query(d, ep.sql or "", access, flat)
+            built = queries.script_query(d, ep.sql or "", access, flat, ep.order)
             cap = min(access.max_rows, d.max_rows)
             columns, rows = await self._run(ep, access, built, cap + 1)
             data = dynmask.apply(rows[:cap], columns, self._plan(ep, access))
@@ -408,8 +410,19 @@ class Gateway:
         k = (ep.api, ep.number, tuple(access.fields), built.shape)
         prepared = self._prepared.get(k)
         if prepared is None:
-            prepared = self._prepared[k] = self.db.prepare(built.statement)
+            prepared = self._prepared[k] = self.db.prepare(built.make())
         timeout = self.settings.gateway_statement_timeout
+        if self.db.in_process and k not in self._slow:
+            # SQLite answers an indexed lookup in microseconds: run it on the event loop,
+            # stopped at INLINE_BUDGET; a shape that needs longer runs on a worker thread
+            # (with the full timeout) from then on, as every query on a server database.
+            budget = min(INLINE_BUDGET, timeout)
+            try:
+                return self.db.run(prepared, built.params, timeout_s=budget, max_rows=max_rows)
+            except QueryTimeout:
+                if budget >= timeout:
+                    raise
+                self._slow.add(k)
         return await to_thread.run_sync(
             lambda: self.db.run(prepared, built.params, timeout_s=timeout, max_rows=max_rows)
         )
@@ -437,6 +450,7 @@ class Gateway:
         await to_thread.run_sync(self.meter.flush)
         await to_thread.run_sync(self.meter.digest)
         await self.limits.close()
+        self.watch.close()
         self.db.close()
 
 

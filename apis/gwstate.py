@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from apis import spec
@@ -36,6 +36,7 @@ class Endpoint:
     types: dict[str, str]  # served column / output field → API type
     view: str | None  # wizard: the serving view
     sql: str | None = None  # script: the checked statement (physical names)
+    order: tuple[tuple[str, bool], ...] = ()  # script: its ORDER BY (apis.sqlsafe)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,49 @@ def head(session: Session) -> int:
     return int(session.scalar(select(func.max(LedgerEntry.seq))) or 0)
 
 
+class HeadWatch:
+    """The ledger's head, read on every call on one autocommit connection kept for it (a
+    pool checkout and SQLAlchemy's execution path would cost more than the read). On SQLite,
+    ``PRAGMA data_version`` tells without a query whether anything was committed since.
+    Used from one thread (the gateway's event loop); a failed read drops the connection."""
+
+    HEAD = "SELECT max(seq) FROM ledger_entries"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Any = None
+        self.version: Any = None
+        self.value = 0
+
+    def head(self) -> int:
+        if self.conn is None:
+            self.conn = self.engine.raw_connection()
+            self.engine.dialect.set_isolation_level(self.conn.dbapi_connection, "AUTOCOMMIT")
+            self.version = None
+        try:
+            cur = self.conn.cursor()
+            try:
+                if self.engine.dialect.name == "sqlite":
+                    cur.execute("PRAGMA data_version")
+                    version = cur.fetchone()[0]
+                    if version == self.version:
+                        return self.value
+                    self.version = version
+                cur.execute(self.HEAD)
+                self.value = int(cur.fetchone()[0] or 0)
+                return self.value
+            finally:
+                cur.close()
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.invalidate()
+
+
 def load(session: Session, dialect: str) -> State:
     state = State(head=head(session))
     schemas = {
@@ -127,7 +171,7 @@ def load(session: Session, dialect: str) -> State:
                 d.sql, dialect=dialect, tables={s: sql_name(s) for s in d.sources()}
             )
             state.endpoints[(name, v.number)] = Endpoint(
-                name, v.number, v.state, d, dict(d.fields), None, checked.sql
+                name, v.number, v.state, d, dict(d.fields), None, checked.sql, checked.order
             )
     for app in session.scalars(select(Application)):
         state.apps[app.name] = app.state

@@ -9,7 +9,7 @@ filters, operators, list lengths, sort) and cached; a call only binds its values
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -68,9 +68,20 @@ def _like_prefix(value: str) -> str:
 
 @dataclass
 class Built:
+    """A call's query: its ``shape`` (what the statement depends on besides the endpoint
+    and the returned fields), its bound ``params``, and ``make`` to build the statement —
+    called only when no statement of that shape was compiled yet."""
+
     shape: tuple
-    statement: sa.Executable
+    make: Callable[[], sa.Executable]
     params: dict[str, Any]
+
+    @property
+    def statement(self) -> sa.Executable:
+        return self.make()
+
+
+Clause = Callable[[sa.ColumnElement], sa.ColumnElement]
 
 
 class _Binder:
@@ -81,29 +92,37 @@ class _Binder:
         self.prefix = "_" * (1 + max((len(n) - len(n.lstrip("_")) for n in taken), default=0))
         self.count = 0
 
-    def bind(self, value: Any) -> sa.BindParameter:
+    def bind(self, value: Any) -> str:
         name = f"{self.prefix}b{self.count}"
         self.count += 1
         self.params[name] = value
-        return sa.bindparam(name)
+        return name
 
-    def predicate(self, col: sa.ColumnElement, p: Predicate, kind: str) -> sa.ColumnElement:
+    def predicate(self, p: Predicate, kind: str) -> Clause:
+        """Bind ``p``'s values now; the clause on a column is built later (``Built.make``)."""
         if p.op == "eq":
             self.shape.append((p.field, "eq"))
-            return col == self.bind(convert(kind, p.value, p.field))
+            name = self.bind(convert(kind, p.value, p.field))
+            return lambda col: col == sa.bindparam(name)
         if p.op == "in":
             values = list(p.value)
             self.shape.append((p.field, "in", len(values)))
-            return col.in_([self.bind(convert(kind, v, p.field)) for v in values])
+            names = [self.bind(convert(kind, v, p.field)) for v in values]
+            return lambda col: col.in_([sa.bindparam(n) for n in names])
         if p.op == "prefix":
             self.shape.append((p.field, "prefix"))
-            return col.like(self.bind(_like_prefix(str(p.value))), escape="\\")
-        clauses = []
+            name = self.bind(_like_prefix(str(p.value)))
+            return lambda col: col.like(sa.bindparam(name), escape="\\")
+        bounds = []
         for bound, value in sorted(p.value.items()):
             self.shape.append((p.field, bound))
-            v = self.bind(convert(kind, value, p.field))
-            clauses.append({"gte": col >= v, "gt": col > v, "lte": col <= v, "lt": col < v}[bound])
-        return sa.and_(*clauses)
+            bounds.append((bound, self.bind(convert(kind, value, p.field))))
+
+        def clause(col: sa.ColumnElement) -> sa.ColumnElement:
+            ops = {"gte": col.__ge__, "gt": col.__gt__, "lte": col.__le__, "lt": col.__lt__}
+            return sa.and_(*(ops[b](sa.bindparam(n)) for b, n in bounds))
+
+        return clause
 
 
 def _table(view: str, columns: Mapping[str, str]) -> sa.TableClause:
@@ -160,38 +179,49 @@ def wizard_list(
     limit: int,
     offset: int,
 ) -> Built:
-    t = _table(view, types)
     b = _Binder()
-    where = [b.predicate(t.c[p.field], p, types[p.field]) for p in access.scope]
+    where = [(p.field, b.predicate(p, types[p.field])) for p in access.scope]
     b.shape.append("|")
-    where += [b.predicate(t.c[p.field], p, types[p.field]) for p in filters]
-    order = []
+    where += [(p.field, b.predicate(p, types[p.field])) for p in filters]
+    order: list[tuple[str, bool]] = []
     for key in sort:
-        desc = key.startswith("-")
         field = key.lstrip("-")
         if field not in d.sort or not access.clear(field):
             raise BadRequest(f"sort: {field!r} is not a sortable field of this API")
-        order.append(t.c[field].desc() if desc else t.c[field].asc())
-        b.shape.append(("sort", key))
-    if d.key and access.clear(d.key) and not any(k.lstrip("-") == d.key for k in sort):
-        order.append(t.c[d.key].asc())  # a stable page order
-    cols = [t.c[f] for f in d.fields if f in access.fields]
-    q = sa.select(*cols).where(*where).order_by(*order)
-    q = q.limit(b.bind(limit + 1)).offset(b.bind(offset))
-    return Built(("list", tuple(b.shape)), q, b.params)
+        order.append((field, key.startswith("-")))
+    if d.key and access.clear(d.key) and not any(f == d.key for f, _ in order):
+        order.append((d.key, False))  # a stable page order
+    b.shape.append(("order", tuple(order)))
+    fields = [f for f in d.fields if f in access.fields]
+    limit_name, offset_name = b.bind(limit + 1), b.bind(offset)
+
+    def make() -> sa.Executable:
+        t = _table(view, types)
+        q = sa.select(*(t.c[f] for f in fields)).where(*(c(t.c[f]) for f, c in where))
+        q = q.order_by(*(t.c[f].desc() if desc else t.c[f].asc() for f, desc in order))
+        return q.limit(sa.bindparam(limit_name)).offset(sa.bindparam(offset_name))
+
+    return Built(("list", tuple(fields), tuple(b.shape)), make, b.params)
 
 
 def wizard_key(
     d: spec.Wizard, view: str, types: Mapping[str, str], access: Access, key: str
 ) -> Built:
     assert d.key is not None
-    t = _table(view, types)
+    key_field = d.key
     b = _Binder()
-    where = [b.predicate(t.c[p.field], p, types[p.field]) for p in access.scope]
-    where.append(t.c[d.key] == b.bind(convert(types[d.key], key, d.key)))
-    cols = [t.c[f] for f in d.fields if f in access.fields]
-    q = sa.select(*cols).where(*where).limit(b.bind(2))
-    return Built(("key", tuple(b.shape)), q, b.params)
+    where = [(p.field, b.predicate(p, types[p.field])) for p in access.scope]
+    key_name = b.bind(convert(types[key_field], key, key_field))
+    limit_name = b.bind(2)
+    fields = [f for f in d.fields if f in access.fields]
+
+    def make() -> sa.Executable:
+        t = _table(view, types)
+        clauses = [c(t.c[f]) for f, c in where] + [t.c[key_field] == sa.bindparam(key_name)]
+        q = sa.select(*(t.c[f] for f in fields)).where(*clauses)
+        return q.limit(sa.bindparam(limit_name))
+
+    return Built(("key", tuple(fields), tuple(b.shape)), make, b.params)
 
 
 def parameters(declared: Mapping[str, spec.Parameter], args: Mapping[str, Any]) -> dict:
@@ -210,17 +240,30 @@ def parameters(declared: Mapping[str, spec.Parameter], args: Mapping[str, Any]) 
     return params
 
 
-def script_query(d: spec.Script, sql: str, access: Access, args: Mapping[str, Any]) -> Built:
-    """The checked ``sql`` with the caller's parameters bound, the row scope around it."""
+def script_query(
+    d: spec.Script,
+    sql: str,
+    access: Access,
+    args: Mapping[str, Any],
+    order: tuple[tuple[str, bool], ...] = (),
+) -> Built:
+    """The checked ``sql`` with the caller's parameters bound, the row scope around it, and
+    its ``order`` (output column, descending) again outside, where it is kept."""
     params = parameters(d.parameters, args)
-    inner = (
-        sa.text(sql)
-        .bindparams(*(sa.bindparam(n) for n in params))
-        .columns(*(sa.column(f) for f in d.fields))
-    )
-    sub = inner.subquery("q")
     b = _Binder(taken=params)
-    where = [b.predicate(sub.c[p.field], p, d.fields[p.field]) for p in access.scope]
-    cols = [sub.c[f] for f in d.fields if f in access.fields]
-    q = sa.select(*cols).where(*where).limit(b.bind(min(access.max_rows, d.max_rows) + 1))
-    return Built(("script", tuple(b.shape)), q, {**params, **b.params})
+    where = [(p.field, b.predicate(p, d.fields[p.field])) for p in access.scope]
+    fields = [f for f in d.fields if f in access.fields]
+    limit_name = b.bind(min(access.max_rows, d.max_rows) + 1)
+
+    def make() -> sa.Executable:
+        inner = (
+            sa.text(sql)
+            .bindparams(*(sa.bindparam(n) for n in params))
+            .columns(*(sa.column(f) for f in d.fields))
+        )
+        sub = inner.subquery("q")
+        q = sa.select(*(sub.c[f] for f in fields)).where(*(c(sub.c[f]) for f, c in where))
+        q = q.order_by(*(sub.c[f].desc() if desc else sub.c[f].asc() for f, desc in order))
+        return q.limit(sa.bindparam(limit_name))
+
+    return Built(("script", tuple(fields), tuple(b.shape)), make, {**params, **b.params})

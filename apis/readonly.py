@@ -263,6 +263,7 @@ class ReadOnlyDatabase:
         self.backend = BACKENDS[kind](target.render_as_string(hide_password=False))
         engine = getattr(self.backend, "engine", None)
         self.dialect: Dialect = engine.dialect if engine else target.get_dialect()()
+        self.in_process = kind == "sqlite"  # no network round trip: cheap to run inline
 
     def prepare(self, statement: sa.Executable) -> Prepared:
         """Compile ``statement`` once for this database; values are bound at ``run``."""

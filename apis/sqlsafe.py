@@ -94,6 +94,10 @@ class CheckedQuery:
     parameters: tuple[str, ...]  # first-appearance order
     tables: frozenset[str]  # logical tables read
     columns: tuple[str, ...]  # output column names
+    # The top-level ORDER BY as (output column, descending), when every term names one (or
+    # its position): re-applied around the script when a row scope wraps it, since a
+    # database may drop a subquery's order (MariaDB does). Empty otherwise.
+    order: tuple[tuple[str, bool], ...] = ()
 
 
 def check_script(sql: str, *, dialect: str, tables: Mapping[str, str]) -> CheckedQuery:
@@ -119,6 +123,7 @@ def _check(sql: str, read: str, tables: Mapping[str, str]) -> CheckedQuery:
         if isinstance(node, exp.Table) and not _is_cte(node):
             read_tables.add(_rename(node, tables))
     columns = _columns(tree)
+    order = _order(tree, columns)
     for node in list(tree.find_all(exp.Placeholder)):
         node.replace(exp.Var(this=f":{node.name}"))  # every dialect renders it as written
     try:
@@ -126,7 +131,7 @@ def _check(sql: str, read: str, tables: Mapping[str, str]) -> CheckedQuery:
     except SqlglotError as exc:
         raise UnsafeSql(f"script: {_first_line(exc)}; rewrite it for {read}") from None
     rendered, parameters = _bind_text(rendered, read)
-    return CheckedQuery(rendered, parameters, frozenset(read_tables), columns)
+    return CheckedQuery(rendered, parameters, frozenset(read_tables), columns, order)
 
 
 def _parse(sql: str, read: str) -> exp.Expression:
@@ -258,6 +263,20 @@ def _columns(tree: exp.Expression) -> tuple[str, ...]:
             raise UnsafeSql(f"script: two output columns are named {name}; rename one")
         names.append(name)
     return tuple(names)
+
+
+def _order(tree: exp.Expression, columns: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    clause = tree.args.get("order")
+    terms = []
+    for term in clause.expressions if clause else ():
+        node, desc = term.this, bool(term.args.get("desc"))
+        if isinstance(node, exp.Column) and not node.table and node.name in columns:
+            terms.append((node.name, desc))
+        elif isinstance(node, exp.Literal) and node.is_int and 1 <= int(node.name) <= len(columns):
+            terms.append((columns[int(node.name) - 1], desc))
+        else:
+            return ()
+    return tuple(terms)
 
 
 def _bind_text(sql: str, read: str) -> tuple[str, tuple[str, ...]]:

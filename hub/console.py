@@ -237,6 +237,7 @@ td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left;vertical-align:to
 pre{background:#f5f6fa;padding:.6em;overflow:auto} .high{color:#b00020;font-weight:bold}
 .ok{color:#1b7f3b} .bad{color:#b00020} .add{background:#e6ffed} .del{background:#ffeef0}
 .finding{background:#fff3cd} button{padding:.4em 1em;margin:.3em}
+.inline{display:inline} td.n{text-align:right}
 """
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
 
 from apis.apps import Applications
 from apis.builder import Builder
@@ -31,6 +33,7 @@ from hub.contracts import Contracts
 from hub.derived import DerivedColumn, DerivedVersion, add_derived_version
 from hub.identity import Directory, Role
 from hub.platform import Platform
+from hub.settings import Settings
 
 DISTRICTS = ["海淀区", "朝阳区", "东城区", "西城区", "丰台区"]
 SURNAMES = "王李张刘陈杨赵黄周吴"
@@ -213,3 +216,49 @@ def gateway(env: dict[str, str], **settings: str) -> Iterator[httpx.Client]:
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, 9)
             proc.wait()
+
+
+# --- the same world on each serving backend ---------------------------------------------
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, dict]]:
+    serving = None
+    if request.param != "sqlite":
+        serving = request.getfixturevalue(f"{request.param}_url")
+    settings = Settings(home=tmp_path / "home", serving_url=serving, ledger_checkpoint_interval=4)
+    platform = Platform(settings)
+    platform.init()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLAB_")}
+    env.update(TRUSTLAB_HOME=str(settings.home), TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL="4")
+    if serving:
+        env["TRUSTLAB_SERVING_URL"] = serving
+    try:
+        yield build(platform), env
+    finally:
+        if request.param == "postgres":  # roles outlive their database
+            ro = Serving(platform).readonly_url()
+            engine = sa.create_engine(serving, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                role = sa.engine.make_url(ro).username if ro else None
+                if role:
+                    conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            engine.dispose()
+            if role:
+                _drop_role(request, role)
+        platform.close()
+
+
+def _drop_role(request: pytest.FixtureRequest, role: str) -> None:
+    admin = sa.create_engine(
+        request.getfixturevalue("postgres_admin"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+    admin.dispose()

@@ -195,3 +195,85 @@ def test_the_alerts_page_shows_alerts_reports_and_lifts_freezes(  # type: ignore
     page.goto(f"{hub.url}/services/trustlab-console/lang/zh-CN")
     page.goto(f"{hub.url}/services/trustlab-console/alerts")
     assert "风险告警" in page.content() and "权限冻结" in page.content()
+
+
+def _monitored_calls(hub: HubUnderTest) -> int:
+    shown = hub.as_user("demo-auditor", "api", "monitor", "--hours", "2", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    apis = json.loads(shown.stdout)["apis"]
+    return sum(a["calls"] for a in apis if a["api"] == "district-income")
+
+
+def test_api_review_publication_and_monitoring_in_the_console(  # type: ignore[no-untyped-def]
+    browser, hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:
+    import time
+
+    import httpx
+
+    from apis.demo import definition
+
+    hub = hub_under_test
+    changed = {**definition(), "page_size": 5}
+    (tmp_path / "api.json").write_text(json.dumps(changed, ensure_ascii=False))
+    made = hub.as_user("demo-dev", "api", "create", str(tmp_path / "api.json"),
+                       "--project", "demo", "--format", "json")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    number = json.loads(made.stdout)["version"]
+    assert hub.as_user("demo-dev", "api", "submit", "district-income").returncode == 0
+
+    # the author sees the version but no button; the operator approves and publishes it
+    dev = login(browser, hub, "demo-dev")
+    dev.goto(f"{hub.url}/services/trustlab-console/apis/district-income")
+    assert dev.locator(f"#v{number} .state").inner_text() == "submitted"
+    assert dev.locator(f"#v{number} button").count() == 0
+    dev.context.close()
+    page = login(browser, hub, "demo-operator")
+    page.goto(f"{hub.url}/services/trustlab-console/apis")
+    page.click("#apis a:text-is('district-income')")
+    section = page.locator(f"#v{number}")
+    assert '"page_size": 5' in section.locator("pre.definition").inner_text()
+    section.locator(f"#approve-operator-v{number}").click()
+    page.wait_for_selector("#flash.ok")
+    assert page.locator(f"#v{number} .state").inner_text() == "approved"
+    page.click(f"#publish-v{number}")
+    page.wait_for_selector("#flash.ok")
+    assert page.locator(f"#v{number} .state").inner_text() == "published"
+    swagger = page.locator(f"#v{number} a.swagger").get_attribute("href")
+    assert swagger and swagger.endswith(f"/apis/district-income/v{number}/docs")
+    listed = json.loads(hub.as_user("demo-auditor", "api", "show", "district-income",
+                                    "--format", "json").stdout)  # fmt: skip
+    mine = next(v for v in listed["versions"] if v["version"] == number)
+    assert [d["reviewer"] for d in mine["decisions"]] == ["demo-operator"]
+    page.context.close()
+
+    # calls through the gateway show up on the monitoring page
+    creds = json.loads((hub.home / "demo-credentials.json").read_text())["demo-consumer"]
+    before = _monitored_calls(hub)
+    gateway = f"http://127.0.0.1:{hub.PORTS['GATEWAY_PORT']}/apis/district-income/v{number}"
+    headers = {"Authorization": f"Bearer {creds['key']}"}
+    codes = [httpx.get(gateway, headers=headers, timeout=30).status_code for _ in range(4)]
+    codes.append(httpx.get(f"{gateway}/no-such-district", headers=headers, timeout=30).status_code)
+    assert codes == [200, 200, 200, 200, 404]
+    deadline = time.monotonic() + 60  # metering is written in batches
+    while _monitored_calls(hub) < before + 5:
+        assert time.monotonic() < deadline, "the calls were not metered"
+        time.sleep(0.5)
+    auditor = login(browser, hub, "demo-auditor")
+    auditor.goto(f"{hub.url}/services/trustlab-console/api-monitor?hours=2")
+    row = auditor.locator("#per-api tr.row", has_text=f"v{number}")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == "district-income" and int(cells[2]) == 5 and int(cells[3]) == 1
+    assert cells[5] == "20.0%"
+    quota = auditor.locator("#quota tr.row", has_text="demo-consumer").first.inner_text()
+    assert "DEMO-API-001" in quota and "10000" in quota
+    auditor.goto(f"{hub.url}/services/trustlab-console/lang/zh-CN")
+    auditor.goto(f"{hub.url}/services/trustlab-console/api-monitor")
+    assert "接口监控" in auditor.content() and "今日配额使用" in auditor.content()
+    auditor.context.close()
+
+    # a developer may not read the monitoring
+    dev = login(browser, hub, "demo-dev")
+    dev.goto(f"{hub.url}/services/trustlab-console/api-monitor")
+    assert dev.locator("#per-api").count() == 0
+    dev.context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -151,6 +152,33 @@ def test_calls_are_metered_and_digests_verify(world: World, cli_env: dict[str, s
         session.execute(update(ApiCall).where(ApiCall.id == calls[0].id).values(rows=0))
     problems = metering.verify(world.platform)
     assert len(problems) == 1 and "differ" in problems[0]
+
+
+def test_monitoring_counts_errors_latency_and_quota_use(
+    world: World, cli_env: dict[str, str]
+) -> None:
+    from apis import monitoring
+
+    world.activate(app_contract(ref="HT-API-003", quota_per_day=50))  # a second quota
+    with gateway(cli_env) as gw:
+        codes = [gw.get(PATH, headers=auth(world.key)).status_code for _ in range(3)]
+        codes.append(gw.get(f"{PATH}/999999", headers=auth(world.key)).status_code)
+        codes.append(gw.get(f"{PATH}?income__gte=many", headers=auth(world.key)).status_code)
+        codes.append(gw.get(PATH, headers=auth("tlk_nope")).status_code)  # no application
+    assert codes == [200, 200, 200, 404, 400, 401]
+    info = monitoring.overview(world.platform, hours=1)
+    (api,) = [a for a in info["apis"] if a["api"] == "household-income"]
+    assert (api["calls"], api["client_errors"], api["server_errors"]) == (5, 2, 0)
+    assert api["error_rate"] == 0.4 and api["rows"] > 0
+    with world.platform.db.session() as session:
+        latency = sorted(session.scalars(select(ApiCall.latency_ms)))
+    assert api["p50_ms"] == latency[2] and api["p95_ms"] == latency[4]  # nearest rank of 5
+    (app,) = [a for a in info["applications"] if a["application"] == "acme-insights"]
+    assert app["calls"] == 5
+    use = {q["contract"]: (q["used"], q["quota"]) for q in app["quota_today"]}
+    assert use == {"HT-API-001": (5, 1000), "HT-API-003": (5, 50)}
+    later = datetime.now(UTC) + timedelta(hours=2)  # a window that ends after these calls
+    assert monitoring.overview(world.platform, hours=1, now=later)["apis"] == []
 
 
 def test_review_binds_the_hash_and_needs_the_provider_for_pii(world: World) -> None:

@@ -3,20 +3,16 @@ answered by a real gateway through its provisioned SELECT-only login, wizard and
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apis_world import PRODUCT, World, add_product_version, app_contract, build, gateway, rows
+from apis_world import PRODUCT, World, add_product_version, app_contract, backend, gateway, rows
 
 from apis.serving import Serving
-from hub.platform import Platform
-from hub.settings import Settings
 
 pytestmark = pytest.mark.slow
+__all__ = ["backend"]  # the fixture, from apis_world
 PATH = "/apis/household-income/v1"
 SCRIPT = {
     "schema": "trustlab.api/1",
@@ -31,49 +27,6 @@ SCRIPT = {
     "fields": {"district": "string", "households": "integer", "avg_income": "number"},
     "max_rows": 100,
 }  # fmt: skip
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, dict]]:
-    serving = None
-    if request.param != "sqlite":
-        serving = request.getfixturevalue(f"{request.param}_url")
-    settings = Settings(home=tmp_path / "home", serving_url=serving, ledger_checkpoint_interval=4)
-    platform = Platform(settings)
-    platform.init()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLAB_")}
-    env.update(TRUSTLAB_HOME=str(settings.home), TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL="4")
-    if serving:
-        env["TRUSTLAB_SERVING_URL"] = serving
-    try:
-        yield build(platform), env
-    finally:
-        if request.param == "postgres":  # roles outlive their database
-            ro = Serving(platform).readonly_url()
-            engine = sa.create_engine(serving, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                role = sa.engine.make_url(ro).username if ro else None
-                if role:
-                    conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-            engine.dispose()
-            if role:
-                _drop_role(request, role)
-        platform.close()
-
-
-def _drop_role(request: pytest.FixtureRequest, role: str) -> None:
-    admin = sa.create_engine(
-        request.getfixturevalue("postgres_admin"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
-    admin.dispose()
 
 
 def auth(key: str) -> dict[str, str]:

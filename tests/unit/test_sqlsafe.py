@@ -491,3 +491,19 @@ def test_messages_name_the_construct(dialect: str) -> None:
 def test_unknown_dialect_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         check_script("SELECT id FROM people", dialect="oracle", tables=TABLES)
+
+
+@pytest.mark.parametrize(
+    ("sql", "order"),
+    [
+        ("SELECT district AS d, count(*) AS n FROM people GROUP BY district ORDER BY n DESC, d",
+         (("n", True), ("d", False))),
+        ("SELECT name, age FROM people ORDER BY 2 DESC", (("age", True),)),
+        ("SELECT name, age FROM people ORDER BY length(name)", ()),  # not an output column
+        ("SELECT name, age FROM people ORDER BY p.age", ()),  # qualified: an input column
+        ("SELECT name, age FROM people", ()),
+        ("SELECT name FROM people UNION SELECT name FROM people ORDER BY name", (("name", False),)),
+    ],
+)  # fmt: skip
+def test_the_top_level_order_is_known_by_output_column(sql: str, order: tuple) -> None:
+    assert check_script(sql, dialect="sqlite", tables=TABLES).order == order
