@@ -199,6 +199,34 @@ def project_list(ctx: Context, fmt: str) -> None:
         _print_project(info, fmt)
 
 
+@click.group("org")
+def org() -> None:
+    """Organisations: data providers, consumers (dataset owners appear on registration)."""
+
+
+@org.command("create")
+@click.argument("name")
+@pass_ctx
+def org_create(ctx: Context, name: str) -> None:
+    """An organisation with no dataset yet, e.g. a registered API's provider (operators)."""
+    ctx.api.post("/organisations", {"name": name})
+    click.echo(f"organisation {name} created; add its reviewers with "
+               f"`trustlab user role USER provider --org {name}`")  # fmt: skip
+
+
+@org.command("list")
+@FMT
+@pass_ctx
+def org_list(ctx: Context, fmt: str) -> None:
+    """Every organisation."""
+    orgs = ctx.api.get("/organisations")
+    if fmt == "json":
+        emit_json(orgs)
+        return
+    for o in orgs:
+        click.echo(o["name"])
+
+
 # --- login -------------------------------------------------------------------------------
 
 

@@ -259,6 +259,24 @@ class Directory:
             )
         return self.show_project(name)
 
+    def create_org(self, name: str, actor: str) -> dict[str, Any]:
+        """An organisation without a dataset yet: the provider of a registered third-party
+        API, or a consumer organisation (operators, admins). Owners of datasets appear when
+        they register one."""
+        check_name("organisation", name)
+        with self.platform.db.session() as session:
+            if session.scalar(select(Organisation).where(Organisation.name == name)):
+                raise TrustlabError(f"organisation {name!r} exists")
+            session.add(Organisation(name=name))
+            session.flush()
+            self.platform.ledger.append(session, actor, "org.create", f"org:{name}", {})
+        return {"name": name}
+
+    def list_orgs(self) -> list[dict[str, Any]]:
+        with self.platform.db.session() as session:
+            orgs = session.scalars(select(Organisation).order_by(Organisation.name))
+            return [{"name": o.name, "created_at": o.created_at.isoformat()} for o in orgs]
+
     def add_member(self, project: str, user: str, actor: str) -> dict[str, Any]:
         with self.platform.db.session() as session:
             p = self._project(session, project)

@@ -513,6 +513,8 @@ class PlatformUnderTest(HubUnderTest):
         super().__init__(home)
         self.env["TRUSTLAB_DATABASE_URL"] = database_url
         self.env["TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL"] = "5"
+        self.env["TRUSTLAB_GATEWAY_DIGEST_INTERVAL"] = "2"  # metering evidence within seconds
+        self.env["TRUSTLAB_GATEWAY_METER_FLUSH"] = "0.5"
         self.env["TRUSTLAB_SOURCE_ROOTS"] = json.dumps([str(home.parent)])  # the tests' files
         self.passwords: dict[str, str] = {}
         self.lane = lane

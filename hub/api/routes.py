@@ -146,6 +146,22 @@ def add_member(name: str, body: Member, who: CallerDep, p: PlatformDep) -> dict[
     return Directory(p).add_member(name, body.user, who.name)
 
 
+class NewOrg(BaseModel):
+    name: str = Field(max_length=63)
+
+
+@router.get("/organisations", tags=["users"])
+def list_orgs(who: CallerDep, p: PlatformDep) -> list[dict]:
+    return Directory(p).list_orgs()
+
+
+@router.post("/organisations", tags=["users"], status_code=201)
+def create_org(body: NewOrg, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    """An organisation with no dataset yet (a registered API's provider, a consumer)."""
+    who.require("operator", "admin")
+    return Directory(p).create_org(body.name, who.name)
+
+
 # --- the ledger (auditors, operators, admins) -------------------------------------------------
 
 
