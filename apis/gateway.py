@@ -54,6 +54,28 @@ def consumption(request: Request, key: str | None) -> str | None:
     return json.dumps(detail, separators=(",", ":")) if detail else None
 
 
+def failure(exc: Exception, api: str, number: int) -> Problem:
+    """What the caller is told about ``exc``: never SQL, a driver's words or a stack."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, queries.BadRequest):
+        return Problem(400, "bad-request", "Bad request", str(exc))
+    if isinstance(exc, UpstreamFailed | orchestrate.StepFailed):
+        log.warning("gateway call %s v%s: %s", api, number, exc)
+        return Problem(502, "upstream", "Upstream failure",
+                       "a service this API relies on failed; retry later")  # fmt: skip
+    if isinstance(exc, orchestrate.StepTimeout):
+        log.warning("gateway call %s v%s: %s", api, number, exc)
+        return Problem(504, "timeout", "Step timed out",
+                       "a step of this API took too long; retry later")  # fmt: skip
+    if isinstance(exc, QueryTimeout):
+        return Problem(504, "timeout", "Query timed out",
+                       "narrow the filters or ask for a smaller page")  # fmt: skip
+    log.error("gateway call %s v%s failed", api, number, exc_info=exc)
+    return Problem(500, "internal", "Internal error",
+                   "the call failed on the platform's side; it was logged")  # fmt: skip
+
+
 class Gateway:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -194,51 +216,10 @@ class Gateway:
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
             status = 200
             return Response(body, 200, media_type="application/json")
-        except Problem as p:
-            status = p.status
-            resp = p.response(request.url.path)
-            body = resp.body
-            return resp
-        except queries.BadRequest as exc:
-            status = 400
-            resp = Problem(400, "bad-request", "Bad request", str(exc)).response(request.url.path)
-            body = resp.body
-            return resp
-        except (UpstreamFailed, orchestrate.StepFailed) as exc:
-            log.warning("gateway call %s v%s: %s", api, number, exc)
-            status = 502
-            resp = Problem(
-                502,
-                "upstream",
-                "Upstream failure",
-                "a service this API relies on failed; retry later",
-            ).response(request.url.path)
-            body = resp.body
-            return resp
-        except orchestrate.StepTimeout as exc:
-            log.warning("gateway call %s v%s: %s", api, number, exc)
-            status = 504
-            resp = Problem(
-                504, "timeout", "Step timed out", "a step of this API took too long; retry later"
-            ).response(request.url.path)
-            body = resp.body
-            return resp
-        except QueryTimeout:
-            status = 504
-            resp = Problem(
-                504, "timeout", "Query timed out", "narrow the filters or ask for a smaller page"
-            ).response(request.url.path)
-            body = resp.body
-            return resp
-        except Exception:
-            log.exception("gateway call %s v%s failed", api, number)
-            status = 500
-            resp = Problem(
-                500,
-                "internal",
-                "Internal error",
-                "the call failed on the platform's side; it was logged",
-            ).response(request.url.path)
+        except Exception as exc:  # every failure is a problem answer (RFC 9457)
+            problem = failure(exc, api, number)
+            status = problem.status
+            resp = problem.response(request.url.path)
             body = resp.body
             return resp
         finally:
