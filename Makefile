@@ -31,7 +31,7 @@ test:
 	$(BOOTSTRAP) $(SERVICES) postgres mariadb redis chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest tests --durations=25
 
 bootstrap:
 	$(BOOTSTRAP) $(SERVICES)

@@ -197,6 +197,13 @@ def test_the_alerts_page_shows_alerts_reports_and_lifts_freezes(  # type: ignore
     assert "风险告警" in page.content() and "权限冻结" in page.content()
 
 
+def english(page):  # type: ignore[no-untyped-def]
+    page.goto(
+        page.url.split("/services/trustlab-console/")[0] + "/services/trustlab-console/lang/en"
+    )
+    return page
+
+
 def _monitored_calls(hub: HubUnderTest) -> int:
     shown = hub.as_user("demo-auditor", "api", "monitor", "--hours", "2", "--format", "json")
     assert shown.returncode == 0, shown.stderr
@@ -223,12 +230,12 @@ def test_api_review_publication_and_monitoring_in_the_console(  # type: ignore[n
     assert hub.as_user("demo-dev", "api", "submit", "district-income").returncode == 0
 
     # the author sees the version but no button; the operator approves and publishes it
-    dev = login(browser, hub, "demo-dev")
+    dev = english(login(browser, hub, "demo-dev"))
     dev.goto(f"{hub.url}/services/trustlab-console/apis/district-income")
     assert dev.locator(f"#v{number} .state").inner_text() == "submitted"
     assert dev.locator(f"#v{number} button").count() == 0
     dev.context.close()
-    page = login(browser, hub, "demo-operator")
+    page = english(login(browser, hub, "demo-operator"))  # an earlier test chose Chinese
     page.goto(f"{hub.url}/services/trustlab-console/apis")
     page.click("#apis a:text-is('district-income')")
     section = page.locator(f"#v{number}")
@@ -259,7 +266,7 @@ def test_api_review_publication_and_monitoring_in_the_console(  # type: ignore[n
     while _monitored_calls(hub) < before + 5:
         assert time.monotonic() < deadline, "the calls were not metered"
         time.sleep(0.5)
-    auditor = login(browser, hub, "demo-auditor")
+    auditor = english(login(browser, hub, "demo-auditor"))
     auditor.goto(f"{hub.url}/services/trustlab-console/api-monitor?hours=2")
     row = auditor.locator("#per-api tr.row", has_text=f"v{number}")
     cells = row.locator("td").all_inner_texts()

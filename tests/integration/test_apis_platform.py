@@ -76,7 +76,9 @@ def test_the_api_lifecycle_and_its_evidence_through_the_cli(
     # a consumer application, its key (shown once) and its contract
     refused(hub.as_user("ap-dev", "app", "create", "ap-acme", "--org", "ACME"), "operator")
     ok(hub.as_user("ap-ops", "app", "create", "ap-acme", "--org", "ACME"))
-    key = as_json(hub.as_user("ap-ops", "app", "key", "ap-acme", "--format", "json"))["key"]
+    ok(hub.as_user("ap-ops", "app", "key", "ap-acme", "-o", str(tmp_path / "acme.key")))
+    assert (tmp_path / "acme.key").stat().st_mode & 0o777 == 0o600
+    key = (tmp_path / "acme.key").read_text().strip()
     doc = app_contract(ref="AP-001", app="ap-acme")
     (tmp_path / "contract.json").write_text(json.dumps(doc, ensure_ascii=False))
     ok(hub.as_user("ap-ops", "contract", "import", str(tmp_path / "contract.json")))
@@ -129,11 +131,12 @@ def test_the_api_lifecycle_and_its_evidence_through_the_cli(
     try:  # one billed call changed afterwards: the digest no longer matches
         with platform.db.session() as session:
             first = session.query(ApiCall).filter(ApiCall.application == "ap-acme").first()
-            session.execute(update(ApiCall).where(ApiCall.id == first.id).values(rows=999))
+            call_id, rows_were = first.id, first.rows
+            session.execute(update(ApiCall).where(ApiCall.id == call_id).values(rows=999))
         broken = hub.as_user("ap-aud", "audit", "verify")
         assert broken.returncode == 1 and "METERING TAMPERED" in broken.stderr
         with platform.db.session() as session:
-            session.execute(update(ApiCall).where(ApiCall.id == first.id).values(rows=first.rows))
+            session.execute(update(ApiCall).where(ApiCall.id == call_id).values(rows=rows_were))
     finally:
         platform.close()
     ok(hub.as_user("ap-aud", "audit", "verify"))
