@@ -26,7 +26,12 @@ def application_context(base: MaskingContext, application: str) -> MaskingContex
     return MaskingContext(secret=key.digest(), hash_algorithm=base.hash_algorithm)
 
 
+PLAIN = frozenset((int, float, str, bool))
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in PLAIN:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -54,11 +59,9 @@ def apply(rows: list[tuple], columns: list[str], plan: list[tuple[str, Mask | No
     """Rows (as the database returned them) → masked JSON objects in the plan's order."""
     index = {c: i for i, c in enumerate(columns)}
     cols = [(f, index[f], m) for f, m in plan if f in index]
-    out = []
-    for row in rows:
-        item = {}
-        for f, i, m in cols:
-            v = row[i]
-            item[f] = _jsonable(v if m is None or v is None else m(v))
-        out.append(item)
-    return out
+    if all(m is None for _, _, m in cols):
+        return [{f: _jsonable(row[i]) for f, i, _ in cols} for row in rows]
+    return [
+        {f: _jsonable(row[i] if m is None or row[i] is None else m(row[i])) for f, i, m in cols}
+        for row in rows
+    ]

@@ -38,6 +38,7 @@ from hub.platform import Platform
 log = logging.getLogger("trustlab.gateway")
 URL_KEYS = ("api_key", "apikey", "key", "access_token", "token", "x-api-key")
 INLINE_BUDGET = 0.005  # s: an in-process (SQLite) query may hold the event loop this long
+SLOW_RETRY = 30.0  # s: then a shape that needed longer goes to a worker thread this long
 
 
 def consumption(request: Request, key: str | None) -> str | None:
@@ -99,7 +100,7 @@ class Gateway:
         )
         self._prepared: dict[tuple, Any] = {}
         self._masks: dict[tuple, Any] = {}
-        self._slow: set[tuple] = set()
+        self._slow: dict[tuple, float] = {}  # shape → when to try it inline again
         self._dummy = secret_hash(self.pepper, "x" * 43)
         from apis.egress import Egress
         from apis.secrets import Secrets
@@ -113,7 +114,7 @@ class Gateway:
         with self.platform.db.session() as session:
             state = gwstate.load(session, self.db.dialect.name)
         self._next = gwstate.next_start(state, datetime.now(UTC))
-        self._prepared, self._masks, self._slow = {}, {}, set()
+        self._prepared, self._masks, self._slow = {}, {}, {}
         return state
 
     def fresh_state(self) -> gwstate.State:
@@ -355,17 +356,18 @@ class Gateway:
         if prepared is None:
             prepared = self._prepared[k] = self.db.prepare(built.make())
         timeout = self.settings.gateway_statement_timeout
-        if self.db.in_process and k not in self._slow:
+        if self.db.in_process and self._slow.get(k, 0.0) <= time.monotonic():
             # SQLite answers an indexed lookup in microseconds: run it on the event loop,
-            # stopped at INLINE_BUDGET; a shape that needs longer runs on a worker thread
-            # (with the full timeout) from then on, as every query on a server database.
+            # stopped at INLINE_BUDGET; a shape that needed longer (a cold cache, a scan)
+            # runs on a worker thread with the full timeout for SLOW_RETRY seconds, as every
+            # query on a server database does.
             budget = min(INLINE_BUDGET, timeout)
             try:
                 return self.db.run(prepared, built.params, timeout_s=budget, max_rows=max_rows)
             except QueryTimeout:
                 if budget >= timeout:
                     raise
-                self._slow.add(k)
+                self._slow[k] = time.monotonic() + SLOW_RETRY
         return await to_thread.run_sync(
             lambda: self.db.run(prepared, built.params, timeout_s=timeout, max_rows=max_rows)
         )

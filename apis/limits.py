@@ -28,16 +28,36 @@ class Verdict:
     reason: str = ""  # rate | quota:<counter>
 
 
+def day_bounds(tz: ZoneInfo, at: float) -> tuple[str, float]:
+    """The date in ``tz`` at ``at`` and the time (epoch seconds) that day ends."""
+    now = datetime.fromtimestamp(at, tz)
+    end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tz)
+    return now.date().isoformat(), end.timestamp()
+
+
 def day_key(tz: ZoneInfo, at: float | None = None) -> tuple[str, int]:
     """Today's date in ``tz`` and the seconds until it ends."""
-    now = datetime.fromtimestamp(time.time() if at is None else at, tz)
-    end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tz)
-    return now.date().isoformat(), max(1, math.ceil((end - now).total_seconds()))
+    at = time.time() if at is None else at
+    day, end = day_bounds(tz, at)
+    return day, max(1, math.ceil(end - at))
+
+
+class Today:
+    """``day_key`` for every call, with the time zone arithmetic done once a day."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz, self.day, self.end = tz, "", 0.0
+
+    def __call__(self) -> tuple[str, int]:
+        now = time.time()
+        if now >= self.end:
+            self.day, self.end = day_bounds(self.tz, now)
+        return self.day, max(1, math.ceil(self.end - now))
 
 
 class LocalLimits:
     def __init__(self, tz: ZoneInfo, used: dict[str, int] | None = None) -> None:
-        self.tz = tz
+        self.tz, self.today = tz, Today(tz)
         self.buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self.day, _ = day_key(tz)
         self.used: dict[str, int] = dict(used or {})  # counter -> calls charged today
@@ -46,7 +66,7 @@ class LocalLimits:
         return self.acquire_now(bucket, rate, quotas)
 
     def acquire_now(self, bucket: str, rate: float, quotas: Sequence[tuple[str, int]]) -> Verdict:
-        day, left = day_key(self.tz)
+        day, left = self.today()
         if day != self.day:
             self.day, self.used = day, {}
         now = time.monotonic()
@@ -102,13 +122,13 @@ class RedisLimits:
     def __init__(self, url: str, tz: ZoneInfo, prefix: str = "trustlab:gw:") -> None:
         import redis.asyncio as aioredis
 
-        self.tz = tz
+        self.tz, self.today = tz, Today(tz)
         self.prefix = prefix
         self.redis = aioredis.Redis.from_url(url)
         self.script = self.redis.register_script(_LUA)
 
     async def acquire(self, bucket: str, rate: float, quotas: Sequence[tuple[str, int]]) -> Verdict:
-        day, left = day_key(self.tz)
+        day, left = self.today()
         keys = [f"{self.prefix}b:{bucket}"] + [f"{self.prefix}{day}:{c}" for c, _ in quotas]
         args = [time.time(), rate, max(1.0, rate), left] + [limit for _, limit in quotas]
         ok, retry, reason = await self.script(keys=keys, args=args)

@@ -738,6 +738,7 @@ class NumericNoise(MaskingRule):
 # that looks like a phone, card or ID number and trips the leak gate.
 TOKEN_RE = r"^tk_[a-p]{32}$"
 _HEX_TO_TOKEN = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+_TOKEN = re.compile(TOKEN_RE)
 
 
 class Pseudonym(MaskingRule):
@@ -766,10 +767,13 @@ class Pseudonym(MaskingRule):
         s = _text(value)
         if s is None:
             return None
-        if re.match(TOKEN_RE, s):
+        if _TOKEN.match(s):
             return s  # already a token: idempotent
-        mac = hmac.new(self.context.secret, s.encode(), self._digestmod())
-        return "tk_" + mac.hexdigest()[:32].translate(_HEX_TO_TOKEN)
+        if self.params["algorithm"] == "sha256":  # OpenSSL's one-shot HMAC (the gateway's path)
+            mac = hmac.digest(self.context.secret, s.encode(), "sha256")
+        else:
+            mac = hmac.new(self.context.secret, s.encode(), self._digestmod()).digest()
+        return "tk_" + mac.hex()[:32].translate(_HEX_TO_TOKEN)
 
     def _digestmod(self) -> Callable[[], Any] | str:
         if self.params["algorithm"] == "sha256":

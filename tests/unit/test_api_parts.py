@@ -155,3 +155,19 @@ def test_dynamic_masking_keys_pseudonyms_per_application() -> None:
     b = apply(row, ["id", "name"], masks(two, base))[0]
     assert a["id"].startswith("tk_") and a["id"] != b["id"]
     assert a["name"].startswith("欧阳") and "娜" not in a["name"]
+
+
+def test_today_follows_the_time_zone_across_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoneinfo import ZoneInfo
+
+    from apis import limits
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = [datetime(2027, 3, 1, 23, 59, 58, tzinfo=tz).timestamp()]
+    monkeypatch.setattr(limits.time, "time", lambda: now[0])
+    today = limits.Today(tz)
+    assert today() == ("2027-03-01", 2)
+    now[0] += 1.5
+    assert today() == ("2027-03-01", 1)
+    now[0] += 1
+    assert today() == ("2027-03-02", 86400)
