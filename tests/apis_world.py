@@ -232,11 +232,20 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Wo
     serving = None
     if request.param != "sqlite":
         serving = request.getfixturevalue(f"{request.param}_url")
-    settings = Settings(home=tmp_path / "home", serving_url=serving, ledger_checkpoint_interval=4)
+    settings = Settings(
+        home=tmp_path / "home",
+        serving_url=serving,
+        ledger_checkpoint_interval=4,
+        egress_allow=["127.0.0.1/32"],
+    )  # registered APIs' test upstreams
     platform = Platform(settings)
     platform.init()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLAB_")}
-    env.update(TRUSTLAB_HOME=str(settings.home), TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL="4")
+    env.update(
+        TRUSTLAB_HOME=str(settings.home),
+        TRUSTLAB_LEDGER_CHECKPOINT_INTERVAL="4",
+        TRUSTLAB_EGRESS_ALLOW='["127.0.0.1/32"]',
+    )
     if serving:
         env["TRUSTLAB_SERVING_URL"] = serving
     try:

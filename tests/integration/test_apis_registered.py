@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from apis_world import OWNER, PRODUCT, World, build, gateway
+from apis_world import OWNER, PRODUCT, World, backend, build, gateway
 from sqlalchemy import select
 
 from apis import spec
@@ -30,6 +30,7 @@ from hub.platform import Platform
 from hub.settings import Settings
 
 pytestmark = pytest.mark.slow
+__all__ = ["backend"]  # the fixture, from apis_world
 SECRET = "s3cr3t-Upstream-Value"
 SERVICE = "stats-bureau"
 ALLOW = '["127.0.0.1/32"]'
@@ -152,7 +153,12 @@ def activate(world: World, doc: dict, reviewers: list[str]) -> None:
 
 @pytest.fixture
 def world(platform: Platform, upstream: int) -> World:
-    w = build(platform)
+    return with_stats(build(platform), upstream)
+
+
+def with_stats(w: World, upstream: int) -> World:
+    """``w`` with the registered API ``district-stats`` of a provider without datasets."""
+    platform = w.platform
     with platform.db.session() as session:  # a service provider that registers no dataset
         session.add(Organisation(name=SERVICE))
     Directory(platform).add_user("sam", [Role("provider", SERVICE)], None, "admin")
@@ -281,3 +287,29 @@ def test_an_orchestrated_api_maps_masks_skips_and_times_out(
         assert set(item["schema"]["properties"]["data"]["items"]["properties"]) == {
             "id", "district", "income", "name"}  # fmt: skip
         assert SECRET not in json.dumps(doc)
+
+
+def test_registered_and_orchestrated_apis_over_each_serving_backend(
+    backend: tuple[World, dict], upstream: int
+) -> None:
+    world, env = with_stats(backend[0], upstream), backend[1]
+    publish(world, combo_api(), sorted([OWNER, SERVICE]))
+    terms = {"api": "district-people", "fields": {"id": "clear", "district": "clear",
+             "income": "clear", "name": {"rule": "name_keep_surname"}}}  # fmt: skip
+    objects = [{"dataset": PRODUCT, "columns": "*", "modes": ["api"]}]
+    activate(
+        world, contract("HT-COMBO", sorted([OWNER, SERVICE]), objects, terms), ["carol", "sam"]
+    )
+    with gateway(env) as gw:
+        stats = gw.get(
+            "/apis/district-stats/v1", headers=auth(world.key), params={"district": "海淀区"}
+        )
+        assert stats.status_code == 200 and stats.json()["data"], stats.text
+        r = gw.get(
+            "/apis/district-people/v1", headers=auth(world.key), params={"district": "朝阳区"}
+        )
+        assert r.status_code == 200, r.text
+        want = [
+            x["record_id"] for x in world.data if x["district"] == "朝阳区" and x["income"] >= 10
+        ]
+        assert [d["id"] for d in r.json()["data"]] == want[:10]  # the wizard step, on this backend
