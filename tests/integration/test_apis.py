@@ -355,3 +355,35 @@ def test_a_slow_sqlite_query_leaves_the_event_loop_and_still_answers(world: Worl
 
     for rows_ in asyncio.run(twice()):
         assert dict(rows_) == want
+
+
+def test_expiry_of_a_rotated_key_and_of_terms_and_the_rate_limit(
+    world: World, cli_env: dict[str, str]
+) -> None:
+    import time
+
+    from apis.apps import Applications
+
+    brief = world.platform.settings.model_copy(update={"api_key_overlap_hours": 3 / 3600})
+    short = Platform(brief)
+    apps = Applications(short)  # a rotated key keeps working 3 s
+    apps.create("brief-stats", "Brief Statistics", "olga")
+    old = apps.issue_key("brief-stats", "olga")["key"]
+    with gateway(cli_env) as gw:
+        ends = datetime.now(UTC) + timedelta(seconds=8)
+        world.activate(app_contract(ref="HT-API-T", app="brief-stats",
+                                    valid_until=ends.isoformat(), rate_per_second=2))  # fmt: skip
+        new = apps.issue_key("brief-stats", "olga", rotate=True)["key"]
+        assert gw.get(PATH, headers=auth(old)).status_code == 200  # the overlap
+        answers = [gw.get(PATH, headers=auth(new)) for _ in range(6)]  # in well under 1 s
+        codes = [a.status_code for a in answers]
+        # two a second with one second of burst, one token already taken: at most 2 more
+        assert codes.count(200) <= 2 and codes.count(429) >= 4, codes
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status_code == 429)
+        time.sleep(3.5)  # the overlap ends: the old key is refused on its next call
+        assert gw.get(PATH, headers=auth(old)).status_code == 401
+        assert gw.get(PATH, headers=auth(new)).status_code == 200
+        time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.5)
+        gone = gw.get(PATH, headers=auth(new))  # the terms ended: as if there were none
+        assert gone.status_code == 404 and gone.json()["title"] == "Not found"
+    short.close()
