@@ -152,6 +152,10 @@ def _responses(ok: dict[str, Any]) -> dict[str, Any]:
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             },
         }
+    # A request the HTTP server itself cannot parse (a URL of tens of kilobytes, say) is
+    # refused before it reaches the gateway, in plain text.
+    out["400"]["description"] += "; or, in plain text, an HTTP request that cannot be parsed"
+    out["400"]["content"]["text/plain"] = {"schema": {"type": "string"}}
     return out
 
 
