@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from apis.limits import day_key
 from apis.models import ApiCall
 from hub.models import Contract, ContractVersion
 from hub.platform import Platform
@@ -63,8 +62,8 @@ def overview(platform: Platform, hours: float = 24, now: datetime | None = None)
     now = now or datetime.now(UTC)
     start = now - timedelta(hours=hours)
     tz = ZoneInfo(platform.settings.timezone)
-    _, left = day_key(tz, now.timestamp())
-    midnight = now + timedelta(seconds=left) - timedelta(days=1)
+    local = now.astimezone(tz)
+    midnight = datetime.combine(local.date(), datetime.min.time(), tz).astimezone(UTC)
     per_api: dict[tuple[str, int], _Totals] = {}
     per_app: dict[str, _Totals] = {}
     charged: dict[tuple[str, str, str], int] = {}  # (application, api, contract) → today
