@@ -13,8 +13,9 @@ TEST_REDIS_PORT ?= 56379
 export TRUSTLAB_TEST_REDIS_URL ?= redis://127.0.0.1:$(TEST_REDIS_PORT)/0
 
 # What the platform needs on this machine: environments, Java (Spark), a Docker engine,
-# debootstrap (base image without a registry), configurable-http-proxy (JupyterHub).
-SERVICES := platform airflow java docker debootstrap proxy swagger
+# debootstrap (base image without a registry), configurable-http-proxy (JupyterHub),
+# the Label Studio server's environment.
+SERVICES := platform airflow labelstudio java docker debootstrap proxy swagger
 
 .PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn \
 	bench-production bench-gateway
@@ -70,6 +71,8 @@ lock:
 	$(TRUSTLAB_CACHE)/tools/bin/uv lock
 	$(TRUSTLAB_CACHE)/tools/bin/uv pip compile envs/airflow.in --python-version 3.11 --quiet \
 		--no-header -o envs/airflow.txt
+	$(TRUSTLAB_CACHE)/tools/bin/uv pip compile envs/labelstudio.in --python-version 3.11 --quiet \
+		--no-header -o envs/labelstudio.txt
 
 clean-state:
 	-$(VENV)/bin/trustlab hub stop

@@ -21,7 +21,7 @@ from hub.errors import NotFound, TrustlabError
 from hub.models import Organisation, Project, ProjectMember, User, UserRole
 from hub.platform import Platform
 
-ROLES = ("developer", "provider", "operator", "auditor", "admin")
+ROLES = ("developer", "provider", "operator", "auditor", "admin", "annotator")
 # The ledger's actor for what the platform host itself sets up (``trustlab up``'s demo
 # data, the first admin): steps that run on the host before any person can log in.
 HOST = "platform-host"

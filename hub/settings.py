@@ -289,6 +289,23 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds between signed digests of the metering log sent to the ledger.",
     )
+    labelstudio_port: int = Field(
+        8400, description="Port of the embedded Label Studio server on 127.0.0.1."
+    )
+    labelstudio_url: str | None = Field(
+        None,
+        description="Label Studio server trustlab labels on. Default: the embedded one "
+        "`trustlab label server start` runs (its admin token in HOME/labelstudio). "
+        "Production: a Label Studio of its own, its admin token in HOME/labelstudio/admin-token.",
+    )
+    labelstudio_database_url: str | None = Field(
+        None,
+        description="The embedded Label Studio's own database. Default: SQLite under "
+        "HOME/labelstudio. Production: postgresql://user:pass@host:5432/labelstudio.",
+    )
+    labelstudio_batch: int = Field(
+        1000, ge=1, le=20_000, description="Tasks per Label Studio import request."
+    )
     egress_allow: list[str] = Field(
         default_factory=list,
         description="Networks (CIDR) registered third-party APIs may reach although they are "
@@ -337,6 +354,10 @@ class Settings(BaseSettings):
     @property
     def serving(self) -> str:
         return self.serving_url or f"sqlite:///{self.home / 'serving' / 'serving.db'}"
+
+    @property
+    def labelstudio_base_url(self) -> str:
+        return (self.labelstudio_url or f"http://127.0.0.1:{self.labelstudio_port}").rstrip("/")
 
     @property
     def airflow_base_url(self) -> str:
@@ -410,6 +431,7 @@ class Settings(BaseSettings):
             "airflow_database_url": self.airflow_db,
             "masking_key_path": self.masking_key,
             "serving_url": self.serving,
+            "labelstudio_url": self.labelstudio_base_url,
         }.get(name)
 
 

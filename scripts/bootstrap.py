@@ -66,6 +66,11 @@ ENVIRONMENTS: dict[str, Environment] = {
     # Apache Airflow and its Docker/Spark providers, pinned by envs/airflow.txt; trustlab is
     # installed without dependencies so the DAG factory (stdlib + Airflow only) imports.
     "airflow": Environment("airflow", requirements="envs/airflow.txt"),
+    # The Label Studio server, pinned by envs/labelstudio.txt (its own Django, pyarrow and
+    # SDK); trustlab is not installed there: it talks to the server over HTTP only.
+    "labelstudio": Environment(
+        "labelstudio", requirements="envs/labelstudio.txt", install_project=False
+    ),
 }
 
 

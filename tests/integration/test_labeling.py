@@ -1,0 +1,271 @@
+"""Labeling on a real Label Studio server: Chinese NER over a real masked sample, two
+annotators with overlap and gold tasks, agreement, review of a disagreement, CoNLL export
+into the catalog with provenance; refusals that leave Label Studio as it was."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.catalog import Catalog
+from hub.errors import TrustlabError
+from hub.identity import Directory
+from hub.models import LedgerEntry
+from hub.platform import Platform
+from hub.settings import Settings
+from hub.terms import ContractRefused
+from labeling.exports import Exports
+from labeling.models import LabelProject
+from labeling.progress import Progress
+from labeling.projects import ProjectRequest, Projects
+from labeling.server import LabelStudioError, LabelStudioServer
+from sandbox.builder import BuildRequest, SampleBuilder
+from sandbox.cli import ensure_demo
+from tests.labeling_world import (
+    as_person,
+    contract,
+    label_studio,
+    ls_project_ids,
+    people,
+    use_server,
+)
+
+__all__ = ["label_studio"]
+
+SAMPLE_ROWS = 40
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, spark, label_studio: LabelStudioServer
+) -> Iterator[Platform]:  # type: ignore[no-untyped-def]
+    home = tmp_path_factory.mktemp("labeling-home")
+    settings = use_server(Settings(home=home, spark_master="local[2]"), label_studio)
+    p = Platform(settings)
+    p.init()
+    ensure_demo(p, rows=1500, seed=4, echo=lambda _: None)
+    catalog = Catalog(p, "tester")
+    for column in ("district", "gender", "birth_date"):  # 40 rows: no k-anonymity to keep
+        catalog.classify("people", column, quasi_identifier=False)
+    catalog.confirm("people")
+    SampleBuilder(p, actor="tester").build(BuildRequest("people", rows=SAMPLE_ROWS, seed=2))
+    people(p)
+    Directory(p).create_project("nlp", "labeling tests", ["dev"], "admin")
+    yield p
+    p.close()
+
+
+def ner(name: str, **changes) -> ProjectRequest:  # type: ignore[no-untyped-def]
+    base = {"name": name, "project": "nlp", "dataset": "people", "template": "ner",
+            "labels": ["PER", "LOC", "ORG"], "annotators": ["ann-a", "ann-b"],
+            "fields": {"text": "remark"}, "overlap": 2, "reviewer": "rev",
+            "threshold": 0.8, "guidelines": "标注人名、地名、机构名。"}  # fmt: skip
+    return ProjectRequest(**{**base, **changes})
+
+
+def span(start: int, end: int, label: str, text: str) -> list[dict]:
+    return [{"from_name": "label", "to_name": "text", "type": "labels",
+             "value": {"start": start, "end": end, "text": text[start:end],
+                       "labels": [label]}}]  # fmt: skip
+
+
+def ledger_size(p: Platform) -> int:
+    with p.db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(LedgerEntry)))
+
+
+def test_no_contract_for_labeling_refuses_and_leaves_label_studio_alone(
+    world: Platform, label_studio: LabelStudioServer
+) -> None:
+    before, entries = ls_project_ids(label_studio), ledger_size(world)
+    with pytest.raises(ContractRefused, match="labeling use"):
+        Projects(world).create(ner("no-contract"), "dev")
+    assert ls_project_ids(label_studio) == before
+    assert ledger_size(world) == entries
+    with world.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(LabelProject)) == 0
+
+
+def test_chinese_ner_with_overlap_gold_agreement_review_and_conll_export(
+    world: Platform, label_studio: LabelStudioServer
+) -> None:
+    contract(world, "nlp", "people", ["labeling"])
+    rows = Projects(world)
+    sample_texts = _sample_texts(world)
+    gold_keys = ["row-3", "row-7"]
+    gold = [{"key": k, "result": span(0, 2, "PER", sample_texts[k])} for k in gold_keys]
+    info = rows.create(ner("ner-zh", gold=gold, gold_share=0.1), "dev")
+    assert info["source"] == "people.sample" and info["tasks"] == SAMPLE_ROWS
+    assert info["gold"] == 2 and set(info["label_studio"]) == {"ann-a", "ann-b", "rev"}
+
+    # Each annotator's Label Studio project holds exactly their queue; every regular task
+    # reaches both (overlap 2); the gold tasks are among them, unmarked.
+    queues = {}
+    for person in ("ann-a", "ann-b"):
+        studio = as_person(world, person)
+        pid = int(info["label_studio"][person].rstrip("/").rsplit("/", 1)[1])
+        tasks = list(studio.ls.tasks.list(project=pid, fields="all"))
+        queues[person] = {t.meta["trustlab_key"]: t for t in tasks}
+        assert all("gold" not in json.dumps(t.meta) for t in tasks)
+    assert set(queues["ann-a"]) == set(queues["ann-b"]) == set(sample_texts)
+
+    # Both annotate: they agree everywhere except one task; ann-b misses one gold task.
+    disagreement = next(k for k in sample_texts if k not in gold_keys)
+    for person, queue in queues.items():
+        studio = as_person(world, person)
+        for key, task in queue.items():
+            text = task.data["text"]
+            if person == "ann-b" and key in (disagreement, gold_keys[0]):
+                result = span(1, 3, "LOC", text)
+            else:
+                result = span(0, 2, "PER", text)
+            studio.annotate(task.id, result, lead_time=2.0)
+
+    progress = Progress(world)
+    first = progress.sync("ner-zh", "dev")
+    assert first["labeled"] == 2 * SAMPLE_ROWS
+    assert first["review"] == 1 and first["gold"] == 2
+    assert first["agreed"] == SAMPLE_ROWS - 3
+    assert progress.sync("ner-zh", "dev") == {"project": "ner-zh", "labeled": 0, "agreed": 0,
+                                              "review": 0, "reviewed": 0, "gold": 0}  # fmt: skip
+
+    status = progress.status("ner-zh")
+    assert status["annotators"]["ann-a"]["gold_accuracy"] == 1.0
+    assert status["annotators"]["ann-b"]["gold_accuracy"] == 0.5
+    assert status["review"] == {"queued": 1, "done": 0, "seconds": 0.0}
+    assert 0.9 < status["agreement"]["mean_agreement"] < 1.0
+    assert status["annotators"]["ann-a"]["seconds"] == pytest.approx(2.0 * SAMPLE_ROWS)
+
+    # The reviewer sees the disagreement with both answers as suggestions and corrects it.
+    reviewer = as_person(world, "rev")
+    review_pid = int(info["label_studio"]["rev"].rstrip("/").rsplit("/", 1)[1])
+    (task,) = list(reviewer.ls.tasks.list(project=review_pid, fields="all"))
+    assert task.meta["trustlab_key"] == disagreement
+    suggested = [p.result for p in reviewer.ls.predictions.list(task=task.id)]
+    assert len(suggested) == 2
+    text = task.data["text"]
+    reviewer.annotate(task.id, span(0, 3, "ORG", text), lead_time=5.0)
+    assert progress.sync("ner-zh", "dev")["reviewed"] == 1
+    assert progress.status("ner-zh")["final"] == SAMPLE_ROWS
+
+    out = Exports(world).export("ner-zh", "conll", "dev")
+    assert out["dataset"] == "ner-zh-labels" and out["rows"] == SAMPLE_ROWS
+    ds = Catalog(world).show("ner-zh-labels")
+    lineage = json.loads(_lineage(world, ds))
+    assert lineage["source"]["dataset"] == "people.sample"
+    assert lineage["spec"]["hash"] == info["spec"]["hash"]
+    assert lineage["annotators"] == ["ann-a", "ann-b"]
+    assert lineage["gold_accuracy"] == {"ann-a": 1.0, "ann-b": 0.5}
+    blocks = _conll(Path(out["files"]) / "labels.conll")
+    tags, text = blocks[disagreement], sample_texts[disagreement]
+    assert "".join(tok for tok, _ in tags) == "".join(text.split())
+    covered, offset = [], 0
+    for tok, tag in tags:  # tokens whose first character lies in the reviewer's span [0, 3)
+        offset = text.index(tok, offset)
+        if offset < 3:
+            covered.append(tag)
+        else:
+            assert tag == "O"
+        offset += len(tok)
+    assert covered[0] == "B-ORG" and set(covered[1:]) <= {"I-ORG"}
+    assert blocks[gold_keys[0]][0][1] == "B-PER"  # the gold answer, not ann-b's
+
+    actions = _actions(world)
+    assert {"label.project.create", "label.sync", "label.export"} <= set(actions)
+
+
+def test_refusals_leave_nothing_behind(world: Platform, label_studio: LabelStudioServer) -> None:
+    _raw_source(world)
+    before, entries = ls_project_ids(label_studio), ledger_size(world)
+    with pytest.raises(TrustlabError, match="raw data"):
+        Projects(world).create(ner("raw", dataset="people_raw"), "dev")
+    with pytest.raises(TrustlabError, match="labels image"):
+        Projects(world).create(ner("tpl", template="image-boxes"), "dev")
+    with pytest.raises(TrustlabError, match="no column"):
+        Projects(world).create(ner("col", fields={"text": "nope"}), "dev")
+    with pytest.raises(TrustlabError, match="not a developer"):
+        Projects(world).create(ner("who"), "op")
+    with pytest.raises(TrustlabError, match="not an annotator"):
+        Projects(world).create(ner("ann", annotators=["ann-a", "dev"]), "dev")
+    with pytest.raises(TrustlabError, match="gold task 1"):
+        Projects(world).create(ner("gold", gold=[{"key": "row-999", "result": []}]), "dev")
+    assert ls_project_ids(label_studio) == before
+    assert ledger_size(world) == entries
+
+
+def test_unreachable_or_refusing_label_studio(world: Platform, tmp_path: Path) -> None:
+    from tests.labeling_world import free_port
+
+    down = world.settings.model_copy(update={"labelstudio_url": f"http://127.0.0.1:{free_port()}"})
+    p = Platform(down)
+    entries = ledger_size(world)
+    with pytest.raises(LabelStudioError, match="not reachable"):
+        Projects(p).create(ner("down"), "dev")
+    p.close()
+    token = world.settings.home / "labelstudio" / "admin-token"
+    good = token.read_text()
+    token.write_text("not-a-token")
+    try:
+        with pytest.raises(LabelStudioError, match="refused trustlab's token"):
+            Projects(world).create(ner("badtoken"), "dev")
+    finally:
+        token.write_text(good)
+    assert ledger_size(world) == entries
+    with world.db.session() as s:
+        names = set(s.scalars(select(LabelProject.name)))
+    assert not names & {"down", "badtoken"}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _sample_texts(p: Platform) -> dict[str, str]:
+    import pyarrow.parquet as pq
+
+    from labeling.sources import resolve
+
+    with p.db.session() as s:
+        src = resolve(s, "people")
+    rows = pq.read_table(src.location, columns=["remark"]).to_pylist()
+    return {f"row-{i}": r["remark"] or "" for i, r in enumerate(rows)}
+
+
+def _lineage(p: Platform, info: dict) -> str:
+    from hub.models import Dataset, DatasetVersion
+
+    with p.db.session() as s:
+        return s.scalar(select(DatasetVersion.lineage).join(Dataset).where(
+            Dataset.name == info["name"]).order_by(DatasetVersion.number.desc()))  # fmt: skip
+
+
+def _conll(path: Path) -> dict[str, list[tuple[str, str]]]:
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    key = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# key = "):
+            key = line[len("# key = ") :]
+            blocks[key] = []
+        elif line.strip():
+            tok, tag = line.split("\t")
+            blocks[key].append((tok, tag))  # type: ignore[index]
+    return blocks
+
+
+def _actions(p: Platform) -> list[str]:
+    with p.db.session() as s:
+        return list(s.scalars(select(LedgerEntry.action)))
+
+
+def _raw_source(p: Platform) -> None:
+    from hub.catalog import Registration
+
+    csv = p.settings.home / "raw.csv"
+    csv.write_text("id,remark\n1,张三住在北京\n2,李四在上海工作\n", encoding="utf-8")
+    cat = Catalog(p, "tester")
+    if "people_raw" not in {d["name"] for d in cat.list()}:
+        cat.register(Registration(str(csv)), "people_raw", "civil-affairs")
+        cat.confirm("people_raw")
