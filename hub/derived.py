@@ -58,8 +58,8 @@ def add_derived_version(
     The dataset's column classes become the version's (stale ones removed): a derived
     dataset's classification is what the platform derived, confirmed by ``confirmed_by``.
     """
-    if kind not in ("sample", "product"):
-        raise ValueError(f"a derived dataset is a sample or a product, not {kind!r}")
+    if kind not in ("sample", "product", "media"):
+        raise ValueError(f"a derived dataset is a sample, product or media, not {kind!r}")
     ds = session.scalar(select(Dataset).where(Dataset.name == name))
     if ds is not None and ds.kind != kind:
         raise InvalidState(f"{name!r} is a {ds.kind} in the catalog, not a {kind}")

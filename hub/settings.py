@@ -303,6 +303,16 @@ class Settings(BaseSettings):
         description="The embedded Label Studio's own database. Default: SQLite under "
         "HOME/labelstudio. Production: postgresql://user:pass@host:5432/labelstudio.",
     )
+    media_root: Path | None = Field(
+        None,
+        description="The media zone: made-safe media datasets, served to Label Studio as "
+        "local files (its LOCAL_FILES_DOCUMENT_ROOT must contain it). Default: HOME/media.",
+    )
+    labelstudio_document_root: Path | None = Field(
+        None,
+        description="Label Studio's LOCAL_FILES_DOCUMENT_ROOT (as this machine sees it), "
+        "which must contain MEDIA_ROOT. Default: MEDIA_ROOT itself (the embedded server's).",
+    )
     labelstudio_batch: int = Field(
         1000, ge=1, le=20_000, description="Tasks per Label Studio import request."
     )
@@ -354,6 +364,10 @@ class Settings(BaseSettings):
     @property
     def serving(self) -> str:
         return self.serving_url or f"sqlite:///{self.home / 'serving' / 'serving.db'}"
+
+    @property
+    def media(self) -> Path:
+        return self.media_root or self.home / "media"
 
     @property
     def labelstudio_base_url(self) -> str:
@@ -432,6 +446,7 @@ class Settings(BaseSettings):
             "masking_key_path": self.masking_key,
             "serving_url": self.serving,
             "labelstudio_url": self.labelstudio_base_url,
+            "media_root": self.media,
         }.get(name)
 
 

@@ -93,7 +93,7 @@ class Exports:
                         "annotators": sorted(who.get(t.id, []))} for t in tasks]  # fmt: skip
             context = {"project": p.name, "template": tpl.name, "labels": json.loads(spec.labels),
                        "source_location": src.location, "media_root":
-                       str(self.platform.settings.home / "media")}  # fmt: skip
+                       str(self.projects.server.document_root)}  # fmt: skip
             spec_version, spec_hash = spec.version, spec.hash
             source = {"dataset": p.source, "version": src.number,
                       "content_hash": src.content_hash}  # fmt: skip

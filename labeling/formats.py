@@ -87,6 +87,8 @@ def register(name: str, writer: Writer) -> None:
 
 
 def get(fmt: str) -> Writer:
+    from labeling import media_formats  # noqa: F401  (registers coco, yolo and kitti)
+
     try:
         return WRITERS[fmt]
     except KeyError:

@@ -95,7 +95,8 @@ class Projects:
                     f"template {tpl.name} labels {tpl.media}, but {src.name} holds "
                     f"{src.media or 'no media'}; choose a {src.media} template"
                 )
-            return {tpl.fields[0]: "file"}
+            req.key = req.key or "item"
+            return {tpl.fields[0]: "view"}
         if tpl.media != "text":
             raise TrustlabError(
                 f"template {tpl.name} labels {tpl.media}; {src.name} is a table: register "
@@ -169,7 +170,8 @@ class Projects:
             for tfield, col in fields.items():
                 value = row[col]
                 if src.kind == "media":
-                    value = f"/data/local-files/?d={Path(src.location).parent.name}/{value}"
+                    rel = (Path(src.location).parent / value).relative_to(self.server.document_root)
+                    value = f"/data/local-files/?d={rel.as_posix()}"
                 elif tpl.media == "text" and not isinstance(value, str):
                     value = "" if value is None else str(value)
                 data[tfield] = value

@@ -76,7 +76,12 @@ class LabelStudioServer:
     @property
     def media_root(self) -> Path:
         """What Label Studio may serve as local files: the platform's made-safe media."""
-        return self.settings.home / "media"
+        return self.settings.media
+
+    @property
+    def document_root(self) -> Path:
+        """What Label Studio serves local files from; task URLs are relative to it."""
+        return self.settings.labelstudio_document_root or self.media_root
 
     @property
     def pidfile(self) -> Path:
@@ -113,7 +118,7 @@ class LabelStudioServer:
             "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
             "DISABLE_SIGNUP_WITHOUT_LINK": "true",
             "LOCAL_FILES_SERVING_ENABLED": "true",
-            "LOCAL_FILES_DOCUMENT_ROOT": str(self.media_root),
+            "LOCAL_FILES_DOCUMENT_ROOT": str(self.document_root),
             # Nothing leaves the machine: no analytics, version checks or error reports.
             "COLLECT_ANALYTICS": "false",
             "LATEST_VERSION_CHECK": "false",

@@ -51,7 +51,14 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
 
 def use_server(settings: Settings, server: LabelStudioServer) -> Settings:
     """``settings`` pointed at the session's server, its admin token in place."""
-    s = settings.model_copy(update={"labelstudio_url": server.url})
+    media = server.media_root / settings.home.name  # inside the server's document root
+    s = settings.model_copy(
+        update={
+            "labelstudio_url": server.url,
+            "media_root": media,
+            "labelstudio_document_root": server.document_root,
+        }
+    )
     (s.home / "labelstudio").mkdir(parents=True, exist_ok=True)
     token = s.home / "labelstudio" / "admin-token"
     token.write_text(server.admin_token())
@@ -61,6 +68,8 @@ def use_server(settings: Settings, server: LabelStudioServer) -> Settings:
 
 def people(platform: Platform) -> None:
     d = Directory(platform)
+    if "civil-affairs" not in {o["name"] for o in d.list_orgs()}:
+        d.create_org("civil-affairs", "admin")
     known = {u["name"] for u in d.list_users()}
     for name, roles in PEOPLE.items():
         if name not in known:
