@@ -18,7 +18,7 @@ export TRUSTLAB_TEST_REDIS_URL ?= redis://127.0.0.1:$(TEST_REDIS_PORT)/0
 SERVICES := platform airflow labelstudio java docker debootstrap proxy swagger
 
 .PHONY: up down test bootstrap images lint format lock clean-state bench-masking bench-spawn \
-	bench-production bench-gateway
+	bench-production bench-gateway bench-labeling
 
 # Demo data, sample, accounts, images (built once, cached), then JupyterHub on :8000.
 up: bootstrap
@@ -27,6 +27,7 @@ up: bootstrap
 down:
 	$(VENV)/bin/trustlab hub stop
 	$(VENV)/bin/trustlab airflow stop
+	$(VENV)/bin/trustlab label server stop
 
 test:
 	$(BOOTSTRAP) $(SERVICES) postgres mariadb redis chromium
@@ -65,6 +66,10 @@ bench-gateway:
 	TRUSTLAB_BENCH_POSTGRES_URL=$(TRUSTLAB_TEST_POSTGRES_URL) \
 		$(TRUSTLAB_CACHE)/envs/bench/bin/python bench/gateway.py $(BENCH_ARGS)
 
+# trustlab's Label Studio imports and exports against plain label-studio-sdk calls.
+bench-labeling: bootstrap
+	$(VENV)/bin/python bench/labeling.py $(BENCH_ARGS)
+
 # Re-resolve uv.lock after changing dependencies in pyproject.toml.
 lock:
 	$(BOOTSTRAP) uv
@@ -76,4 +81,5 @@ lock:
 
 clean-state:
 	-$(VENV)/bin/trustlab hub stop
+	-$(VENV)/bin/trustlab label server stop
 	rm -rf var

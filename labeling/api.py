@@ -132,3 +132,24 @@ def project_export(name: str, body: ExportIn, who: CallerDep, p: PlatformDep) ->
     from labeling.exports import Exports
 
     return Exports(p).export(name, body.format, who.name)
+
+
+class MediaIn(BaseModel):
+    name: str
+    folder: str = Field(description="A folder under HOME/ingest or TRUSTLAB_SOURCE_ROOTS.")
+    type: str = Field(description="image, audio, video or pointcloud")
+    owner: str
+
+
+@router.post("/media", status_code=201)
+def media_register(body: MediaIn, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    """Register a folder of media, made safe, as a media dataset (the owner's provider
+    reviewers, operators, admins)."""
+    from pathlib import Path
+
+    from hub.api.datasets import allowed_source, require_owner_reviewer
+    from labeling.media import Media
+
+    require_owner_reviewer(who, body.owner, also=("operator", "admin"))
+    allowed_source(p, body.folder)
+    return Media(p).register(body.name, Path(body.folder), body.type, body.owner, who.name)

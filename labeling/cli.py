@@ -237,3 +237,26 @@ def export(ctx: Context, name: str, fmt: str) -> None:
         r = ctx.api.post(f"/labeling/projects/{name}/export", {"format": fmt})
     out.print(f"{r['dataset']} v{r['version']} ({r['rows']:,} tasks, {fmt}, "
               f"{r['content_hash'][:12]}): {r['files']}")  # fmt: skip
+
+
+@label.group("media")
+def media() -> None:
+    """Media datasets: folders of images, audio, video or point clouds, made safe."""
+
+
+@media.command("register")
+@click.argument("name")
+@click.option("--folder", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--type", "kind", required=True,
+              type=click.Choice(["image", "audio", "video", "pointcloud"]))  # fmt: skip
+@click.option("--owner", required=True, help="The owning organisation.")
+@pass_ctx
+def media_register(ctx: Context, name: str, folder: str, kind: str, owner: str) -> None:
+    """Make a folder of media safe and register it as dataset NAME (a new version)."""
+    body = {"name": name, "folder": str(Path(folder).resolve()), "type": kind, "owner": owner}
+    with out.status(f"making {folder} safe (faces and plates blurred, metadata stripped) …"):
+        r = ctx.api.post("/labeling/media", body)
+    blurred = r.get("blurred")
+    extra = f", blurred {blurred['face']} faces and {blurred['plate']} plates" if blurred else ""
+    out.print(f"{r['dataset']} v{r['version']}: {r['items']:,} {kind} items"
+              f"{extra}, metadata removed from {r['metadata_removed_from']}")  # fmt: skip

@@ -73,7 +73,7 @@ class Studio:
         with translated("create a project", self.url):
             p = self.ls.projects.create(
                 title=title[:50], label_config=config, description=description,
-                show_skip_button=False, enable_empty_annotation=False,
+                show_skip_button=False, enable_empty_annotation=True,
                 maximum_annotations=1,
             )  # fmt: skip
         return int(p.id)

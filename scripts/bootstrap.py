@@ -442,9 +442,9 @@ def debootstrap() -> None:
 
 
 def chromium() -> None:
-    """Debian's Chromium for browser tests (Playwright drives it; it never downloads one)."""
-    if not Path("/usr/bin/chromium").exists():
-        apt_install(["chromium"], "browser tests")
+    """Debian's Chromium for browser tests (Playwright drives it; it never downloads one),
+    with CJK fonts so Chinese pages render as text, not boxes."""
+    apt_install(["chromium", "fonts-noto-cjk"], "browser tests")
 
 
 def proxy() -> None:

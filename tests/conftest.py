@@ -306,6 +306,7 @@ class HubUnderTest:
         "API_PORT": 18110,
         "GATEWAY_PORT": 18200,
         "AIRFLOW_PORT": 18300,
+        "LABELSTUDIO_PORT": 18400,
     }
     NETWORK = "trustlab-test-sbx"
     SUBNET = "172.29.241.0/24"
@@ -481,6 +482,7 @@ class HubUnderTest:
 
         self.cli("hub", "stop")
         self.cli("airflow", "stop")
+        self.cli("label", "server", "stop")
         client = docker.from_env()
         for container in client.containers.list(
             all=True, filters={"label": "org.trustlab.staging"}

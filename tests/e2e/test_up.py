@@ -83,6 +83,13 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "contract.approve",
         "contract.approve",
         "contract.activate",
+        # Demo annotators, a contract allowing labeling, and the demo labeling project.
+        *["user.add"] * 3,
+        "contract.import",
+        "contract.approve",
+        "contract.approve",
+        "contract.activate",
+        "label.project.create",
     ]
     # Who did what: the host set the demo up; the review is the demo people's own.
     actors = {e["action"]: e["actor"] for e in after_up
@@ -124,6 +131,21 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
     assert districts and all(d["avg_income"] % 100 == 0 for d in districts)  # rounded by contract
     swagger = httpx.get(consumer["swagger"], timeout=10)
     assert swagger.status_code == 200 and "swagger-ui-bundle.js" in swagger.text
+    # A demo labeling project on Label Studio: each annotator's own login sees their tasks.
+    ls = hub_under_test.credentials["label-studio"]
+    assert f"Label Studio: {ls['url']}/" in first.stdout
+    assert f"labeling project demo-ner: {rows:,} tasks (5 gold)" in first.stdout
+    for annotator in ("demo-annotator-1", "demo-annotator-2"):
+        web = httpx.Client(base_url=ls["url"], timeout=30)
+        web.get("/user/login/")
+        login = web.post("/user/login/", data={
+            "email": ls[annotator]["email"], "password": ls[annotator]["password"],
+            "csrfmiddlewaretoken": web.cookies.get("csrftoken", "")},
+            headers={"Referer": f"{ls['url']}/user/login/"})  # fmt: skip
+        assert login.status_code == 302, annotator
+        mine = [p for p in web.get("/api/projects/").json()["results"]
+                if p["title"] == f"demo-ner · {annotator}"]  # fmt: skip
+        assert len(mine) == 1 and mine[0]["task_number"] == rows
     # The hub serves its login page and knows nothing the demo did not create.
     page = httpx.get(f"{hub_under_test.url}/hub/login", timeout=10)
     assert page.status_code == 200 and "password" in page.text.lower()
@@ -138,6 +160,7 @@ def test_up_again_changes_nothing(hub_under_test: HubUnderTest) -> None:
     assert "already published" in again.stdout
     assert "JupyterHub already running" in again.stdout
     assert "Airflow already running" in again.stdout
+    assert "Label Studio already running" in again.stdout
     assert "already deployed" in again.stdout
     assert json.loads(hub_under_test.as_user("demo-auditor", *log).stdout) == before
     assert hub_under_test.as_user("demo-auditor", "audit", "verify").returncode == 0
