@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hub.catalog import Catalog
 from hub.errors import TrustlabError
-from hub.identity import Directory
+from hub.identity import Directory, Role
 from hub.models import LedgerEntry
 from hub.platform import Platform
 from hub.settings import Settings
@@ -269,3 +269,52 @@ def _raw_source(p: Platform) -> None:
     if "people_raw" not in {d["name"] for d in cat.list()}:
         cat.register(Registration(str(csv)), "people_raw", "civil-affairs")
         cat.confirm("people_raw")
+
+
+def test_cli_through_the_platform_api_checks_who_asks(world: Platform) -> None:
+    """`trustlab label …` as different hub users (the hub's token check is stood in for;
+    the API's own role checks are real)."""
+    import threading
+    import time
+
+    import uvicorn
+    from click.testing import CliRunner
+
+    from hub.api.app import PREFIX, create_app
+    from labeling.cli import label
+    from tests.labeling_world import free_port
+
+    Directory(world).add_user("outsider", [Role("developer")], None, "admin")
+    names = ["dev", "op", "aud", "ann-a", "rev", "outsider"]
+    api = create_app(world, identify=lambda t: {"kind": "user", "name": t} if t in names else None)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def run(who: str, *args: str):  # type: ignore[no-untyped-def]
+        env = {"TRUSTLAB_API_URL": f"http://127.0.0.1:{port}{PREFIX.rstrip('/')}",
+               "TRUSTLAB_TOKEN": who}  # fmt: skip
+        return CliRunner().invoke(label, list(args), env=env)
+
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        for who in ("dev", "aud", "ann-a", "rev"):
+            r = run(who, "status", "ner-zh", "--format", "json")
+            assert r.exit_code == 0, (who, r.output)
+            assert json.loads(r.output)["final"] == SAMPLE_ROWS
+        refused = run("outsider", "status", "ner-zh")
+        assert refused.exit_code != 0 and "not a member" in f"{refused.output}{refused.exception}"
+        mine = run("ann-a", "login")
+        assert mine.exit_code == 0 and "@labelstudio.local" in mine.output
+        assert run("dev", "login").exit_code != 0  # not an annotator
+        assert run("outsider", "export", "ner-zh", "--format", "jsonl").exit_code != 0
+        ok = run("op", "sync", "ner-zh")
+        assert ok.exit_code == 0 and "0 new answers" in ok.output
+        listed = run("ann-a", "project", "list", "--format", "json")
+        assert [p["name"] for p in json.loads(listed.output)] == ["ner-zh"]
+        assert json.loads(run("outsider", "project", "list", "--format", "json").output) == []
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
