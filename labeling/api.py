@@ -134,6 +134,20 @@ def project_export(name: str, body: ExportIn, who: CallerDep, p: PlatformDep) ->
     return Exports(p).export(name, body.format, who.name)
 
 
+class PredictIn(BaseModel):
+    model: str = Field(min_length=1, max_length=100, description="The model version.")
+    items: list[dict[str, Any]] = Field(default_factory=list, max_length=100_000)
+    product: str | None = Field(None, description="Or: a product with columns key, result.")
+
+
+@router.post("/projects/{name}/predictions")
+def project_predict(name: str, body: PredictIn, who: CallerDep, p: PlatformDep) -> dict:
+    from labeling import predictions
+
+    items = predictions.from_product(p, body.product) if body.product else body.items
+    return predictions.add(p, name, items, body.model, who.name)
+
+
 class MediaIn(BaseModel):
     name: str
     folder: str = Field(description="A folder under HOME/ingest or TRUSTLAB_SOURCE_ROOTS.")

@@ -200,6 +200,23 @@ def sync(ctx: Context, name: str) -> None:
               f"review, {r['reviewed']} reviewed, {r['gold']} gold scored")  # fmt: skip
 
 
+@label.command("predict")
+@click.argument("name")
+@click.option("--model", required=True, help="The model version shown with the suggestions.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
+              help="JSON Lines of {\"key\": ..., \"result\": [...]}.")  # fmt: skip
+@click.option("--product", help="Or: a product with columns key and result (JSON).")
+@pass_ctx
+def predict(ctx: Context, name: str, model: str, path: str | None, product: str | None) -> None:
+    """Pre-annotate: predictions become suggestions in every annotator's project."""
+    if bool(path) == bool(product):
+        raise TrustlabError("give one of --file or --product")
+    body = {"model": model, "items": _gold(path), "product": product}
+    r = ctx.api.post(f"/labeling/projects/{name}/predictions", body)
+    out.print(f"{name}: {r['tasks']:,} tasks pre-annotated by {r['model']} "
+              f"({r['suggestions']:,} suggestions)")  # fmt: skip
+
+
 @label.command("status")
 @click.argument("name")
 @FMT

@@ -187,6 +187,8 @@ class Progress:
         for t in tasks.values():
             states[t.state] += 1
         final = sum(states[s] for s in ("agreed", "reviewed", "gold"))
+        predicted = [quality.pair(kind, json.loads(t.prediction), json.loads(t.final))
+                     for t in tasks.values() if t.prediction and t.final]  # fmt: skip
         return {
             **{k: info[k] for k in ("name", "project", "source", "template", "overlap",
                                     "threshold", "tasks", "gold", "reviewer")},
@@ -194,6 +196,9 @@ class Progress:
             "final": final,
             "progress": round(final / len(tasks), 4) if tasks else 0.0,
             "agreement": quality.overall(kind, regular),
+            "predictions": {"tasks": sum(1 for t in tasks.values() if t.prediction),
+                            "compared": len(predicted),
+                            "agreement_with_final": quality._mean(predicted)},
             "annotators": {
                 person: {
                     "assigned": me["assigned"], "done": me["done"],

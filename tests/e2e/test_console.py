@@ -284,3 +284,31 @@ def test_api_review_publication_and_monitoring_in_the_console(  # type: ignore[n
     dev.goto(f"{hub.url}/services/trustlab-console/api-monitor")
     assert dev.locator("#per-api").count() == 0
     dev.context.close()
+
+
+def test_labeling_dashboard_in_the_console(browser, hub_under_test: HubUnderTest) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_under_test
+    page = english(login(browser, hub, "demo-dev"))
+    base = page.url.split("/services/trustlab-console/")[0] + "/services/trustlab-console"
+    page.goto(f"{base}/labeling")
+    assert page.locator("#label-projects tr.row").count() == 1
+    page.click("#label-projects a:text('demo-ner')")
+    page.wait_for_url(re.compile(r"/labeling/demo-ner$"))
+    progress = page.inner_text("#progress")
+    assert re.search(r"final: 0 / [\d,]+ \(0%\)", progress), progress
+    people = page.locator("#annotators tr.row td:first-child").all_inner_texts()
+    assert people == ["demo-annotator-1", "demo-annotator-2"]
+    assert "demo-reviewer" in page.inner_text("#review")
+    assert page.locator("#label-studio a").count() == 3
+    page.context.close()
+    # An annotator sees the project too; a provider reviewer with no part in it does not.
+    annotator = english(login(browser, hub, "demo-annotator-1"))
+    annotator.goto(f"{base}/labeling/demo-ner")
+    assert "demo-annotator-1" in annotator.inner_text("#annotators")
+    annotator.context.close()
+    provider = english(login(browser, hub, "demo-provider"))
+    provider.goto(f"{base}/labeling")
+    assert "No labeling projects you may see." in provider.inner_text("main")
+    refused = provider.goto(f"{base}/labeling/demo-ner")
+    assert refused.status == 404 and "not a" in provider.inner_text("main")
+    provider.context.close()

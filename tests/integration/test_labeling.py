@@ -113,6 +113,19 @@ def test_chinese_ner_with_overlap_gold_agreement_review_and_conll_export(
         assert all("gold" not in json.dumps(t.meta) for t in tasks)
     assert set(queues["ann-a"]) == set(queues["ann-b"]) == set(sample_texts)
 
+    # A model pre-annotates every task: suggestions in each annotator's project, except
+    # on gold tasks (a suggestion there would give the known answer away).
+    from labeling import predictions
+
+    model = [{"key": k, "result": span(0, 2, "PER", t)} for k, t in sample_texts.items()]
+    done = predictions.add(world, "ner-zh", model, "rule-v1", "dev")
+    assert done["tasks"] == SAMPLE_ROWS and done["suggestions"] == 2 * (SAMPLE_ROWS - 2)
+    studio_b = as_person(world, "ann-b")
+    for key in (gold_keys[0], next(k for k in sample_texts if k not in gold_keys)):
+        got = list(studio_b.ls.predictions.list(task=queues["ann-b"][key].id))
+        assert len(got) == (0 if key in gold_keys else 1)
+        assert all(p.model_version == "rule-v1" for p in got)
+
     # Both annotate: they agree everywhere except one task; ann-b misses one gold task.
     disagreement = next(k for k in sample_texts if k not in gold_keys)
     for person, queue in queues.items():
@@ -150,7 +163,12 @@ def test_chinese_ner_with_overlap_gold_agreement_review_and_conll_export(
     text = task.data["text"]
     reviewer.annotate(task.id, span(0, 3, "ORG", text), lead_time=5.0)
     assert progress.sync("ner-zh", "dev")["reviewed"] == 1
-    assert progress.status("ner-zh")["final"] == SAMPLE_ROWS
+    final_status = progress.status("ner-zh")
+    assert final_status["final"] == SAMPLE_ROWS
+    # The model matched every final label but the reviewed one.
+    assert final_status["predictions"]["agreement_with_final"] == pytest.approx(
+        (SAMPLE_ROWS - 1) / SAMPLE_ROWS, abs=1e-4
+    )
 
     out = Exports(world).export("ner-zh", "conll", "dev")
     assert out["dataset"] == "ner-zh-labels" and out["rows"] == SAMPLE_ROWS
