@@ -10,6 +10,7 @@ refused by name, and nothing is registered), then rewritten from its content alo
   lose every tag (mutagen);
 - video: re-encoded frame by frame to WebM (VP8) with faces and plates blurred on every
   frame; metadata and the audio track are dropped;
+- series (CSV): only numeric ``time`` and ``value`` columns are kept;
 - point clouds (KITTI ``.bin`` float32 x y z intensity, ``.npy``, ASCII ``.pcd``, ``.xyz``):
   kept as float32 x y z and rendered to a bird's-eye view on a fixed metric grid
   (``labeling.pointcloud``) — the image annotators draw on.
@@ -37,6 +38,7 @@ TYPES = {
     "audio": (".wav", ".mp3", ".flac", ".ogg", ".m4a"),
     "video": (".mp4", ".avi", ".mov", ".mkv", ".webm"),
     "pointcloud": (".bin", ".npy", ".pcd", ".xyz"),
+    "timeseries": (".csv",),
 }
 MAX_FILES = 50_000
 COLUMNS = [
@@ -185,6 +187,30 @@ def safe_pointcloud(src: Path, dst: Path) -> dict[str, Any]:
                         "grid": grid.as_dict()}}  # fmt: skip
 
 
+def safe_series(src: Path, dst: Path) -> dict[str, Any]:
+    """A series as CSV with exactly the columns ``time`` and ``value``, both numeric,
+    rewritten (nothing else of the file survives)."""
+    import csv
+
+    try:
+        with src.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        points = [(float(r["time"]), float(r["value"])) for r in rows]
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise MediaError(
+            f"{src.name} is not a series: a CSV with numeric columns time and value ({exc})"
+        ) from None
+    if not points:
+        raise MediaError(f"{src.name} holds no points")
+    with dst.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["time", "value"])
+        w.writerows(points)
+    extra = sorted(set(rows[0]) - {"time", "value"})
+    return {"view": dst, "width": None, "height": None,
+            "actions": {"points": len(points), "columns_dropped": extra}}  # fmt: skip
+
+
 class Media:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -248,6 +274,8 @@ class Media:
                 made = safe_audio(src, dst)
             elif media == "video":
                 made = safe_video(src, dst, cascades)
+            elif media == "timeseries":
+                made = safe_series(src, dst)
             else:
                 made = safe_pointcloud(src, dst)
             view: Path = made["view"]
@@ -281,7 +309,12 @@ def _summary(rows: list[dict[str, Any]], media: str) -> dict[str, Any]:
         a = json.loads(r["actions"])
         for k, n in (a.get("blurred") or {}).items():
             blurred[k] = blurred.get(k, 0) + n
-        stripped += bool(a.get("metadata_removed") or a.get("tags_removed"))
+        stripped += bool(
+            a.get("metadata_removed")
+            or a.get("tags_removed")
+            or a.get("rewritten")
+            or a.get("columns_dropped")
+        )
     out: dict[str, Any] = {"items": len(rows), "metadata_removed_from": stripped}
     if media in ("image", "video"):
         out["blurred"] = blurred

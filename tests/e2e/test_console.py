@@ -286,6 +286,18 @@ def test_api_review_publication_and_monitoring_in_the_console(  # type: ignore[n
     dev.context.close()
 
 
+def login_to(browser, hub: HubUnderTest, user: str, path: str):  # type: ignore[no-untyped-def]
+    """``login`` for people who are not reviewers (the reviews page is not theirs)."""
+    page = browser.new_context().new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{hub.url}/hub/login?next=/services/trustlab-console/{path}")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.credentials[user])
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(rf"/services/trustlab-console/{path}$"))
+    return page
+
+
 def test_labeling_dashboard_in_the_console(browser, hub_under_test: HubUnderTest) -> None:  # type: ignore[no-untyped-def]
     hub = hub_under_test
     page = english(login(browser, hub, "demo-dev"))
@@ -302,7 +314,7 @@ def test_labeling_dashboard_in_the_console(browser, hub_under_test: HubUnderTest
     assert page.locator("#label-studio a").count() == 3
     page.context.close()
     # An annotator sees the project too; a provider reviewer with no part in it does not.
-    annotator = english(login(browser, hub, "demo-annotator-1"))
+    annotator = english(login_to(browser, hub, "demo-annotator-1", "labeling"))
     annotator.goto(f"{base}/labeling/demo-ner")
     assert "demo-annotator-1" in annotator.inner_text("#annotators")
     annotator.context.close()

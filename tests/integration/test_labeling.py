@@ -93,7 +93,7 @@ def test_no_contract_for_labeling_refuses_and_leaves_label_studio_alone(
 def test_chinese_ner_with_overlap_gold_agreement_review_and_conll_export(
     world: Platform, label_studio: LabelStudioServer
 ) -> None:
-    contract(world, "nlp", "people", ["labeling"])
+    labeling_contract(world)
     rows = Projects(world)
     sample_texts = _sample_texts(world)
     gold_keys = ["row-3", "row-7"]
@@ -197,6 +197,7 @@ def test_chinese_ner_with_overlap_gold_agreement_review_and_conll_export(
 
 
 def test_refusals_leave_nothing_behind(world: Platform, label_studio: LabelStudioServer) -> None:
+    labeling_contract(world)
     _raw_source(world)
     before, entries = ls_project_ids(label_studio), ledger_size(world)
     with pytest.raises(TrustlabError, match="raw data"):
@@ -239,6 +240,16 @@ def test_unreachable_or_refusing_label_studio(world: Platform, tmp_path: Path) -
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def labeling_contract(p: Platform) -> None:
+    """The contract allowing project nlp to label people (made once per module)."""
+    from hub.terms import terms
+
+    with p.db.session() as s:
+        if terms(s, "nlp", "people", "labeling") is not None:
+            return
+    contract(p, "nlp", "people", ["labeling"])
 
 
 def _sample_texts(p: Platform) -> dict[str, str]:
@@ -302,6 +313,8 @@ def test_cli_through_the_platform_api_checks_who_asks(world: Platform) -> None:
     from labeling.cli import label
     from tests.labeling_world import free_port
 
+    labeling_contract(world)
+    Projects(world).create(ner("cli-ner", overlap=1, reviewer=None), "dev")
     Directory(world).add_user("outsider", [Role("developer")], None, "admin")
     names = ["dev", "op", "aud", "ann-a", "rev", "outsider"]
     api = create_app(world, identify=lambda t: {"kind": "user", "name": t} if t in names else None)
@@ -318,21 +331,34 @@ def test_cli_through_the_platform_api_checks_who_asks(world: Platform) -> None:
     try:
         while not server.started:
             time.sleep(0.05)
-        for who in ("dev", "aud", "ann-a", "rev"):
-            r = run(who, "status", "ner-zh", "--format", "json")
+        for who in ("dev", "aud", "ann-a"):
+            r = run(who, "status", "cli-ner", "--format", "json")
             assert r.exit_code == 0, (who, r.output)
-            assert json.loads(r.output)["final"] == SAMPLE_ROWS
-        refused = run("outsider", "status", "ner-zh")
+            assert json.loads(r.output)["tasks"] == SAMPLE_ROWS
+        refused = run("outsider", "status", "cli-ner")
         assert refused.exit_code != 0 and "not a member" in f"{refused.output}{refused.exception}"
         mine = run("ann-a", "login")
         assert mine.exit_code == 0 and "@labelstudio.local" in mine.output
         assert run("dev", "login").exit_code != 0  # not an annotator
-        assert run("outsider", "export", "ner-zh", "--format", "jsonl").exit_code != 0
-        ok = run("op", "sync", "ner-zh")
+        assert run("outsider", "export", "cli-ner", "--format", "jsonl").exit_code != 0
+        ok = run("op", "sync", "cli-ner")
         assert ok.exit_code == 0 and "0 new answers" in ok.output
         listed = run("ann-a", "project", "list", "--format", "json")
-        assert [p["name"] for p in json.loads(listed.output)] == ["ner-zh"]
+        assert "cli-ner" in [p["name"] for p in json.loads(listed.output)]
         assert json.loads(run("outsider", "project", "list", "--format", "json").output) == []
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+def test_a_project_deleted_on_the_label_studio_side(world: Platform) -> None:
+    from labeling.studio import Studio
+
+    labeling_contract(world)
+    info = Projects(world).create(ner("gone", overlap=1, reviewer=None), "dev")
+    pid = int(info["label_studio"]["ann-a"].rstrip("/").rsplit("/", 1)[1])
+    Studio(Projects(world).server).delete_project(pid)
+    entries = ledger_size(world)
+    with pytest.raises(LabelStudioError, match="deleted on the Label Studio side"):
+        Progress(world).sync("gone", "dev")
+    assert ledger_size(world) == entries

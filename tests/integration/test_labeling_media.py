@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from hub.catalog import Catalog
 from hub.identity import Directory
 from hub.models import Dataset
 from hub.platform import Platform
@@ -47,6 +48,15 @@ def world(tmp_path_factory: pytest.TempPathFactory,
     Directory(p).create_project("vision", "media labeling tests", ["dev"], "admin")
     yield p
     p.close()
+
+
+def _lineage(p: Platform, name: str) -> dict:
+    from hub.models import DatasetVersion
+
+    with p.db.session() as s:
+        text = s.scalar(select(DatasetVersion.lineage).join(Dataset).where(Dataset.name == name)
+                        .order_by(DatasetVersion.number.desc()).limit(1))  # fmt: skip
+    return json.loads(text)
 
 
 def with_gps(src: Path, dst: Path) -> None:
@@ -152,6 +162,11 @@ def test_image_boxes_with_review_export_to_coco_and_yolo(world: Platform, tmp_pa
     assert progress.sync("boxes", "dev")["reviewed"] == 1
 
     coco_out = Exports(world).export("boxes", "coco", "dev")
+    shown = Catalog(world).show("boxes-labels")
+    assert shown["kind"] == "product" and shown["owner"] == "civil-affairs"
+    lineage = _lineage(world, "boxes-labels")
+    assert lineage["source"]["dataset"] == "frames" and lineage["format"] == "coco"
+    assert lineage["annotators"] == ["ann-a", "ann-b"] and lineage["states"]["reviewed"] == 1
     coco = COCO(str(Path(coco_out["files"]) / "annotations.json"))
     assert sorted(c["name"] for c in coco.loadCats(coco.getCatIds())) == ["person", "vehicle"]
     assert len(coco.getImgIds()) == 3 and len(coco.getAnnIds()) == 3
@@ -256,5 +271,71 @@ def test_point_cloud_boxes_round_trip_to_kitti(world: Platform, tmp_path: Path) 
             assert h == pytest.approx(height, abs=0.05)
             assert bz == pytest.approx(z - height / 2, abs=0.05)  # the bottom centre
             assert math.cos(ry - yaw) == pytest.approx(1.0, abs=1e-4)
+    lineage = _lineage(world, "lidar-labels")
+    assert lineage["source"]["dataset"] == "lidar-scans" and lineage["format"] == "kitti"
     doc = json.loads((out / "boxes3d.json").read_text())
     assert {b["label"] for b in doc[0]["boxes"]} == {"car", "pedestrian", "truck"}
+
+
+def wav_with_tags(path: Path) -> None:
+    """A one-second WAV carrying a LIST/INFO chunk that names the speaker and the place."""
+    import struct
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(struct.pack("<8000h", *[int(3000 * math.sin(i / 5)) for i in range(8000)]))
+    info = b"INFO" + b"IART" + struct.pack("<I", 8) + b"ZhangSan" + b"ICMT" + \
+        struct.pack("<I", 14) + b"Beijing 39.9N\x00"  # fmt: skip
+    data = path.read_bytes() + b"LIST" + struct.pack("<I", len(info)) + info
+    path.write_bytes(data[:4] + struct.pack("<I", len(data) - 8) + data[8:])
+
+
+def test_audio_video_and_series_are_rewritten(world: Platform, tmp_path: Path) -> None:
+    import cv2
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    wav_with_tags(audio / "call.wav")
+    assert b"ZhangSan" in (audio / "call.wav").read_bytes()
+    a = Media(world).register("calls", audio, "audio", "civil-affairs", "op")
+    out = next(Path(a["location"]).glob("files/*.wav")).read_bytes()
+    assert b"ZhangSan" not in out and b"Beijing" not in out and b"LIST" not in out
+    import wave
+
+    with wave.open(str(next(Path(a["location"]).glob("files/*.wav")))) as w:
+        assert w.getnframes() == 8000 and w.getframerate() == 8000
+
+    video = tmp_path / "video"
+    video.mkdir()
+    face = cv2.imread(str(PHOTOS[0]))
+    writer = cv2.VideoWriter(str(video / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5,
+                             (face.shape[1], face.shape[0]))  # fmt: skip
+    for _ in range(6):
+        writer.write(face)
+    writer.release()
+    v = Media(world).register("clips", video, "video", "civil-affairs", "op")
+    safe = next(Path(v["location"]).glob("files/*.webm"))
+    cap = cv2.VideoCapture(str(safe))
+    frames = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames += 1
+        region = (slice(60, 200), slice(150, 300))
+        assert np.abs(frame[region].astype(float) - face[region]).mean() > 8  # blurred
+    cap.release()
+    assert frames == 6 and v["blurred"]["face"] >= 6
+
+    series = tmp_path / "series"
+    series.mkdir()
+    (series / "meter.csv").write_text("time,value,household\n0,1.5,张三家\n1,2.0,张三家\n")
+    s = Media(world).register("meters", series, "timeseries", "civil-affairs", "op")
+    text = next(Path(s["location"]).glob("files/*.csv")).read_text()
+    assert text.splitlines() == ["time,value", "0.0,1.5", "1.0,2.0"] and "张三" not in text
+    (series / "bad.csv").write_text("t,v\nx,y\n")
+    with pytest.raises(MediaError, match=r"bad\.csv"):
+        Media(world).register("meters", series, "timeseries", "civil-affairs", "op")
