@@ -80,7 +80,7 @@ c.JupyterHub.load_roles = [
         "name": "trustlab-console-users",
         "description": "Log in to the console (pages check trustlab roles themselves).",
         "scopes": ["access:services!service=trustlab-console"],
-        "groups": ["developers", "providers", "operators", "auditors", "admins"],
+        "groups": ["developers", "providers", "operators", "auditors", "admins", "annotators"],
     },
     {
         # Every hub user may call the platform API (it checks trustlab's roles itself), from

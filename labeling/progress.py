@@ -71,13 +71,18 @@ class Progress:
             for person, (role, items) in exported.items():
                 if role == "reviewer":
                     self._take_reviews(items, tasks, person, work, counts)
-            for (person, what), (n, secs) in work.items():
-                session.add(LabelWork(project_id=pid, person=person, kind=what, tasks=int(n),
-                                      seconds=round(secs, 3)))  # fmt: skip
+            metered = [LabelWork(project_id=pid, person=person, kind=what, tasks=int(n),
+                                 seconds=round(secs, 3))
+                       for (person, what), (n, secs) in work.items()]  # fmt: skip
+            session.add_all(metered)
+            session.flush()
             if any(counts.values()):
+                from labeling.metering import evidence
+
+                per = {f"{p_}:{w}": v[0] for (p_, w), v in work.items()}
                 self.platform.ledger.append(session, actor, "label.sync", f"label:{name}",
-                                            {**counts, "work": {f"{p_}:{w}": v[0] for (p_, w), v
-                                                                in work.items()}})  # fmt: skip
+                                            {**counts, "work": per,
+                                             **evidence(self.platform, metered)})  # fmt: skip
         return {"project": name, **counts}
 
     @staticmethod

@@ -195,6 +195,20 @@ def test_chinese_ner_with_overlap_gold_agreement_review_and_conll_export(
     actions = _actions(world)
     assert {"label.project.create", "label.sync", "label.export"} <= set(actions)
 
+    # The metered work is evidence: `audit verify` recomputes each sync's digest.
+    from labeling.metering import verifier
+    from labeling.models import LabelWork
+
+    report = verifier(world)
+    assert report["checked"] >= 2 and report["problems"] == []
+    with world.db.session() as s:
+        row = s.scalars(select(LabelWork).where(LabelWork.person == "ann-b")).first()
+        row.seconds += 100  # someone bills more time than was worked
+    assert any("differs from its digest" in p for p in verifier(world)["problems"])
+    with world.db.session() as s:
+        s.scalars(select(LabelWork).where(LabelWork.person == "ann-b")).first().seconds -= 100
+    assert verifier(world)["problems"] == []
+
 
 def test_refusals_leave_nothing_behind(world: Platform, label_studio: LabelStudioServer) -> None:
     labeling_contract(world)
