@@ -25,7 +25,8 @@ def _password(password_file: Path | None) -> str | None:
 
 @click.group("user")
 def user() -> None:
-    """Platform users and their roles (developer, provider --org, operator, auditor, admin).
+    """Platform users and their roles (developer, provider --org, operator, auditor, admin,
+    annotator).
 
     Admins manage users through the platform API; `user first-admin` (host only) creates
     the first one."""
