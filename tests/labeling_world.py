@@ -9,10 +9,8 @@ and its accounts carry the platform's install id, so platforms never collide.
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -94,7 +92,3 @@ def as_person(platform: Platform, person: str) -> Studio:
 
 def ls_project_ids(server: LabelStudioServer) -> set[int]:
     return {int(p.id) for p in Studio(server).ls.projects.list()}
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True)
