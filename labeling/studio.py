@@ -89,18 +89,6 @@ class Studio:
         except (httpx.TransportError, OSError):
             pass  # nothing more can be done from here; the caller reports the first error
 
-    def project_exists(self, project_id: int) -> bool:
-        from label_studio_sdk.core.api_error import ApiError
-
-        try:
-            with translated("read a project", self.url):
-                self.ls.projects.get(id=project_id)
-        except LabelStudioError:
-            return False
-        except ApiError:
-            return False
-        return True
-
     def allow_local_files(self, project_id: int, folder: Path) -> None:
         """Let the project's tasks show files under ``folder`` (a media zone folder)."""
         with translated("connect the media storage", self.url):
@@ -156,10 +144,6 @@ class Studio:
         with translated("save an annotation", self.url):
             a = self.ls.annotations.create(id=task_id, result=result, lead_time=lead_time)
         return int(a.id)
-
-    def task_ids(self, project_id: int) -> list[int]:
-        with translated("list tasks", self.url):
-            return [int(t.id) for t in self.ls.tasks.list(project=project_id, fields="task_only")]
 
     def add_predictions(self, items: list[tuple[int, list[dict[str, Any]], str]]) -> None:
         """(task id, result, model version) as Label Studio predictions (suggestions)."""
