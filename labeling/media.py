@@ -221,9 +221,13 @@ class Media:
 
     def register(self, name: str, folder: Path, media: str, owner: str, actor: str,
                  progress: Any = None) -> dict[str, Any]:  # fmt: skip
-        from hub.catalog import _check_name
+        from hub.catalog import NAME_RE
 
-        _check_name(name)
+        if not NAME_RE.fullmatch(name):
+            raise TrustlabError(
+                f"invalid dataset name {name!r}: start with a letter, then letters, digits, "
+                "_ or - (at most 100 characters)"
+            )
         if media not in TYPES:
             raise TrustlabError(f"--type is one of {', '.join(TYPES)}, not {media!r}")
         files = sorted(p for p in Path(folder).rglob("*")
