@@ -214,5 +214,5 @@ class Progress:
                 } for person, me in sorted(people.items())
             },
             "review": {"queued": states["review"], "done": states["reviewed"],
-                       "seconds": round(sum(seconds[r] for r in [info["reviewer"]] if r), 1)},
+                       "seconds": round(seconds.get(info["reviewer"] or "", 0.0), 1)},
         }  # fmt: skip
