@@ -316,6 +316,13 @@ class Settings(BaseSettings):
     labelstudio_batch: int = Field(
         1000, ge=1, le=20_000, description="Tasks per Label Studio import request."
     )
+    labeling_ml_host: str = Field(
+        "127.0.0.77",
+        description="Loopback address of trustlab's Label Studio ML backend (suggestions); "
+        "the embedded Label Studio's SSRF guard lets ML connections reach this address only. "
+        "Production: an address the Label Studio server reaches, exempted in its own guard.",
+    )
+    labeling_ml_port: int = Field(8401, description="Port of the suggestions service.")
     egress_allow: list[str] = Field(
         default_factory=list,
         description="Networks (CIDR) registered third-party APIs may reach although they are "

@@ -1,7 +1,8 @@
 """Labeling routes of the platform API (``/labeling``).
 
-Who may do what, from the caller's hub identity: create a project, sync and export it
-(developer members of its trustlab project; operators may sync); read its status (those
+Who may do what, from the caller's hub identity: create a project, change its
+specification, sync and export it (developer members of its trustlab project; operators
+may sync); read its status (those
 members, its annotators and reviewer, operators, auditors); read one's own Label Studio
 login (annotators, for themselves only).
 """
@@ -134,6 +135,27 @@ def project_export(name: str, body: ExportIn, who: CallerDep, p: PlatformDep) ->
     return Exports(p).export(name, body.format, who.name)
 
 
+class SpecIn(BaseModel):
+    labels: list[str] | None = None
+    guidelines: str | None = Field(None, max_length=20_000)
+
+
+@router.get("/projects/{name}/specs")
+def spec_history(name: str, who: CallerDep, p: PlatformDep) -> list[dict[str, Any]]:
+    from labeling import specs
+
+    _may_read(p, who, name)
+    return specs.history(p, name)
+
+
+@router.post("/projects/{name}/specs")
+def spec_revise(name: str, body: SpecIn, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    """The next specification version (developer members of the trustlab project)."""
+    from labeling import specs
+
+    return specs.revise(p, name, who.name, body.labels, body.guidelines)
+
+
 class PredictIn(BaseModel):
     model: str = Field(min_length=1, max_length=100, description="The model version.")
     items: list[dict[str, Any]] = Field(default_factory=list, max_length=100_000)
@@ -146,6 +168,14 @@ def project_predict(name: str, body: PredictIn, who: CallerDep, p: PlatformDep) 
 
     items = predictions.from_product(p, body.product) if body.product else body.items
     return predictions.add(p, name, items, body.model, who.name)
+
+
+@router.post("/projects/{name}/suggestions")
+def project_suggest(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    """Connect trustlab's ML backend to the project's annotator projects (members)."""
+    from labeling import predictions
+
+    return predictions.connect(p, name, who.name)
 
 
 class MediaIn(BaseModel):

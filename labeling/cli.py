@@ -200,6 +200,48 @@ def sync(ctx: Context, name: str) -> None:
               f"review, {r['reviewed']} reviewed, {r['gold']} gold scored")  # fmt: skip
 
 
+@label.group("spec")
+def spec() -> None:
+    """Labeling specification versions: the labels and the written guidelines."""
+
+
+@spec.command("set")
+@click.argument("name")
+@click.option("--labels", help="The whole new label list, comma-separated.")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False),
+              help="The new guidelines (Markdown).")  # fmt: skip
+@pass_ctx
+def spec_set(ctx: Context, name: str, labels: str | None, guidelines: str | None) -> None:
+    """Make the next specification version and apply it in Label Studio."""
+    body = {"labels": labels.split(",") if labels is not None else None,
+            "guidelines": Path(guidelines).read_text(encoding="utf-8") if guidelines
+            else None}  # fmt: skip
+    if body["labels"] is None and body["guidelines"] is None:
+        raise TrustlabError("give new --labels, new --guidelines, or both")
+    r = ctx.api.post(f"/labeling/projects/{name}/specs", body)
+    if not r["changed"]:
+        out.print(f"{name}: specification v{r['version']} already says this; nothing changed")
+        return
+    out.print(f"{name}: specification v{r['version']} {r['hash'][:12]} applied in Label Studio")
+
+
+@spec.command("history")
+@click.argument("name")
+@FMT
+@pass_ctx
+def spec_history(ctx: Context, name: str, fmt: str) -> None:
+    """Every specification version of a labeling project."""
+    rows = ctx.api.get(f"/labeling/projects/{name}/specs")
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("version", "hash", "labels", "by", "at")
+    for r in rows:
+        table.add_row(str(r["version"]), r["hash"][:12], ", ".join(r["labels"]),
+                      r["created_by"], r["created_at"][:19])  # fmt: skip
+    out.print(table)
+
+
 @label.command("predict")
 @click.argument("name")
 @click.option("--model", required=True, help="The model version shown with the suggestions.")
@@ -215,6 +257,16 @@ def predict(ctx: Context, name: str, model: str, path: str | None, product: str 
     r = ctx.api.post(f"/labeling/projects/{name}/predictions", body)
     out.print(f"{name}: {r['tasks']:,} tasks pre-annotated by {r['model']} "
               f"({r['suggestions']:,} suggestions)")  # fmt: skip
+
+
+@label.command("suggest")
+@click.argument("name")
+@pass_ctx
+def suggest(ctx: Context, name: str) -> None:
+    """Connect trustlab's ML backend: suggestions on demand as annotators open tasks."""
+    r = ctx.api.post(f"/labeling/projects/{name}/suggestions")
+    out.print(f"{name}: suggestions from {r['backend']} in {r['projects']} annotator projects "
+              f"({r['connected']} newly connected)")  # fmt: skip
 
 
 @label.command("status")

@@ -2,6 +2,9 @@
 model's output) become Label Studio predictions — suggestions annotators accept or fix —
 and are measured against the final labels (``status``: ``prediction_agreement``).
 
+``connect`` instead hands suggestions out on demand, through trustlab's Label Studio ML
+backend (``labeling.backend``).
+
 Input rows are ``{"key": …, "result": [Label Studio result]}``; a product supplies them as
 columns ``key`` and ``result`` (JSON text). Imported with one request per annotator
 project (``import_predictions``), never one per task.
@@ -9,6 +12,7 @@ project (``import_predictions``), never one per task.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -85,3 +89,45 @@ def add(platform: Platform, name: str, items: list[dict[str, Any]], model: str,
         }
         platform.ledger.append(session, actor, "label.predict", f"label:{name}", done)
     return {"project": name, **done}
+
+
+def connect(platform: Platform, name: str, actor: str) -> dict[str, Any]:
+    """Connect trustlab's ML backend (``labeling.backend``) to every annotator project of
+    ``name``: suggestions then come on demand as annotators open tasks. Idempotent; all or
+    nothing (backends made are removed again if one fails)."""
+    from labeling.backend import USER, secret
+
+    settings = platform.settings
+    url = f"http://{settings.labeling_ml_host}:{settings.labeling_ml_port}"
+    projects = Projects(platform)
+    with platform.db.session() as session:
+        p = projects.get(session, name)
+        Directory(platform).require_member(actor, p.project, session=session)
+        ls_ids = session.scalars(select(LabelShard.ls_project_id).where(
+            LabelShard.project_id == p.id, LabelShard.role == "annotator")).all()  # fmt: skip
+    studio = projects.studio()
+    made: list[int] = []
+    try:
+        for ls_id in ls_ids:
+            with translated("connect trustlab's suggestions", studio.url):
+                if any(m.url.rstrip("/") == url for m in studio.ls.ml.list(project=ls_id)):
+                    continue
+                made.append(int(studio.ls.ml.create(
+                    project=ls_id, url=url, title="trustlab", is_interactive=True,
+                    auth_method="BASIC_AUTH", basic_auth_user=USER,
+                    basic_auth_pass=secret(settings), timeout=30).id))  # fmt: skip
+                # Show every prediction, stored ones too (not only the backend's version),
+                # and drop the event webhook Label Studio adds for a new backend.
+                studio.ls.projects.update(id=ls_id, model_version="", show_collab_predictions=True)
+                for hook in studio.ls.webhooks.list(project=str(ls_id)):
+                    if hook.url.startswith(url):
+                        studio.ls.webhooks.delete(id=hook.id)
+    except BaseException:
+        for ml_id in made:
+            with contextlib.suppress(Exception):
+                studio.ls.ml.delete(id=ml_id)
+        raise
+    done = {"backend": url, "projects": len(ls_ids), "new": len(made)}
+    with platform.db.session() as session:
+        platform.ledger.append(session, actor, "label.suggest", f"label:{name}", done)
+    return {"project": name, "backend": url, "projects": len(ls_ids), "connected": len(made)}

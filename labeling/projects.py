@@ -198,8 +198,8 @@ class Projects:
         about = f"trustlab labeling project {req.name} ({src.name} v{src.version})"
         for person, queue in queues.items():
             studio.account(person)
-            pid = studio.create_project(f"{req.name} · {person}", config,
-                                        f"{about}\n\n{req.guidelines}")  # fmt: skip
+            pid = studio.create_project(f"{req.name} · {person}", config, about,
+                                        req.guidelines)  # fmt: skip
             made.append(pid)
             if src.kind == "media":
                 studio.allow_local_files(pid, Path(src.location).parent)
@@ -213,8 +213,8 @@ class Projects:
             ids[person] = studio.import_tasks(pid, payload, batch, report)
         if req.reviewer:
             studio.account(req.reviewer)
-            pid = studio.create_project(f"{req.name} · review", config,
-                                        f"Review of {about}\n\n{req.guidelines}")  # fmt: skip
+            pid = studio.create_project(f"{req.name} · review", config, f"Review of {about}",
+                                        req.guidelines)  # fmt: skip
             made.append(pid)
             if src.kind == "media":
                 studio.allow_local_files(pid, Path(src.location).parent)

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from hub.errors import TrustlabError
 from hub.settings import Settings
+from labeling import ssrf
 
 ADMIN_EMAIL = "trustlab-admin@labelstudio.local"
 # Variables Label Studio reads under short names; a user's shell must not leak them in.
@@ -129,6 +130,7 @@ class LabelStudioServer:
             "PYTHONUNBUFFERED": "1",
         })  # fmt: skip
         env.update(self._database_env())
+        env.update(ssrf.env(self.settings.labeling_ml_host))
         return env
 
     def _database_env(self) -> dict[str, str]:

@@ -69,10 +69,12 @@ class Studio:
 
     # --- projects ------------------------------------------------------------------------
 
-    def create_project(self, title: str, config: str, description: str) -> int:
+    def create_project(self, title: str, config: str, description: str,
+                       guidelines: str = "") -> int:  # fmt: skip
         with translated("create a project", self.url):
             p = self.ls.projects.create(
                 title=title[:50], label_config=config, description=description,
+                expert_instruction=guidelines, show_instruction=bool(guidelines),
                 show_skip_button=False, enable_empty_annotation=True,
                 maximum_annotations=1,
             )  # fmt: skip

@@ -307,6 +307,7 @@ class HubUnderTest:
         "GATEWAY_PORT": 18200,
         "AIRFLOW_PORT": 18300,
         "LABELSTUDIO_PORT": 18400,
+        "LABELING_ML_PORT": 18401,
     }
     NETWORK = "trustlab-test-sbx"
     SUBNET = "172.29.241.0/24"
@@ -510,7 +511,8 @@ class PlatformUnderTest(HubUnderTest):
         base, subnet = self.LANES[lane]
         self.PORTS = {"HUB_PORT": base, "HUB_API_PORT": base + 81, "AUDIT_PORT": base + 101,
                       "PROXY_API_PORT": base + 1, "CONSOLE_PORT": base + 100,
-                      "API_PORT": base + 110, "GATEWAY_PORT": base + 200}  # fmt: skip
+                      "API_PORT": base + 110, "GATEWAY_PORT": base + 200,
+                      "LABELING_ML_PORT": base + 401}  # fmt: skip
         self.NETWORK, self.SUBNET = f"trustlab-test-api-{lane}", subnet
         super().__init__(home)
         self.env["TRUSTLAB_DATABASE_URL"] = database_url

@@ -9,7 +9,9 @@ and its accounts carry the platform's install id, so platforms never collide.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -92,3 +94,32 @@ def as_person(platform: Platform, person: str) -> Studio:
 
 def ls_project_ids(server: LabelStudioServer) -> set[int]:
     return {int(p.id) for p in Studio(server).ls.projects.list()}
+
+
+@contextlib.contextmanager
+def suggestions_service(platform: Platform) -> Iterator[Platform]:
+    """trustlab's ML backend for ``platform``, on its loopback address and a free port, as
+    a platform whose settings name that port."""
+    import threading
+
+    import uvicorn
+
+    from labeling.backend import create_app
+
+    host = platform.settings.labeling_ml_host
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = int(s.getsockname()[1])
+    p = Platform(platform.settings.model_copy(update={"labeling_ml_port": port}))
+    server = uvicorn.Server(uvicorn.Config(create_app(p), host=host, port=port,
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.05)
+    try:
+        yield p
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        p.close()

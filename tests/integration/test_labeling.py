@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hub.catalog import Catalog
 from hub.errors import TrustlabError
-from hub.identity import Directory, Role
+from hub.identity import Directory, PermissionDenied, Role
 from hub.models import LedgerEntry
 from hub.platform import Platform
 from hub.settings import Settings
@@ -376,3 +376,133 @@ def test_a_project_deleted_on_the_label_studio_side(world: Platform) -> None:
     with pytest.raises(LabelStudioError, match="deleted on the Label Studio side"):
         Progress(world).sync("gone", "dev")
     assert ledger_size(world) == entries
+
+
+def _pid(info: dict, person: str) -> int:
+    return int(info["label_studio"][person].rstrip("/").rsplit("/", 1)[1])
+
+
+def test_a_new_specification_version_everywhere_or_nowhere(world: Platform) -> None:
+    from labeling import specs
+    from labeling.studio import Studio
+
+    labeling_contract(world)
+    info = Projects(world).create(ner("spec"), "dev")
+    admin = Studio(Projects(world).server)
+    pids = [_pid(info, who) for who in ("ann-a", "ann-b", "rev")]
+
+    def configs() -> list[str]:
+        return [admin.ls.projects.get(id=pid).label_config for pid in pids]
+
+    with pytest.raises(PermissionDenied):
+        specs.revise(world, "spec", "ann-a", labels=["PER"])
+    v2 = specs.revise(world, "spec", "dev", labels=["PER", "LOC", "ORG", "时间"])
+    assert v2["version"] == 2 and v2["changed"]
+    assert all('value="时间"' in c for c in configs())
+    same = specs.revise(world, "spec", "dev", labels=["PER", "LOC", "ORG", "时间"])
+    assert same == {"project": "spec", "version": 2, "hash": v2["hash"], "changed": False}
+    v3 = specs.revise(world, "spec", "dev", guidelines="只标注完整的人名。")
+    assert v3["version"] == 3
+    assert {admin.ls.projects.get(id=pid).expert_instruction for pid in pids} == {
+        "只标注完整的人名。"
+    }
+    assert Projects(world).show("spec")["spec"]["hash"] == v3["hash"]
+
+    # ann-b (the second of the three projects) uses LOC in Label Studio: a version without
+    # LOC is refused before any project changes.
+    task = next(iter(as_person(world, "ann-b").ls.tasks.list(project=pids[1])))
+    as_person(world, "ann-b").annotate(task.id, span(0, 1, "LOC", task.data["text"]), 1.0)
+    before, entries = configs(), ledger_size(world)
+    with pytest.raises(TrustlabError, match="refused to accept the new labels"):
+        specs.revise(world, "spec", "dev", labels=["PER", "ORG"])
+    assert configs() == before and ledger_size(world) == entries
+    history = specs.history(world, "spec")
+    assert [h["version"] for h in history] == [1, 2, 3]
+    assert history[1]["labels"] == ["PER", "LOC", "ORG", "时间"]
+    assert _actions(world).count("label.spec") == 2
+
+
+def _shared_entity(texts: dict[str, str], labeled: list[str], rest: list[str]) -> tuple:
+    """(key, start, end) of a 2–4 character string in a labeled text that occurs in a text
+    of ``rest`` too, and that rest key."""
+    for key in labeled:
+        text = texts[key]
+        for size in (4, 3, 2):
+            for start in range(len(text) - size + 1):
+                part = text[start : start + size]
+                if not part.strip() or "*" in part or " " in part:
+                    continue
+                other = next((k for k in rest if part in texts[k]), None)
+                if other:
+                    return key, start, start + size, other
+    raise AssertionError("the sample's remarks share no string; pick another seed")
+
+
+def test_suggestions_on_demand_from_trustlabs_ml_backend(
+    world: Platform, label_studio: LabelStudioServer
+) -> None:
+    import httpx
+
+    from labeling import predictions
+    from labeling.backend import USER, secret
+    from labeling.models import LabelTask
+    from labeling.studio import Studio
+    from tests.labeling_world import suggestions_service
+
+    labeling_contract(world)
+    texts = _sample_texts(world)
+    keys = sorted(texts)
+    gold_key = keys[-1]
+    gold = [{"key": gold_key, "result": span(0, 1, "PER", texts[gold_key])}]
+    info = Projects(world).create(ner("suggest", gold=gold, gold_share=0.05), "dev")
+    labeled, rest = keys[:20], [k for k in keys[20:] if k != gold_key]
+    key, start, end, other = _shared_entity(texts, labeled, rest)
+    queues = {who: {t.meta["trustlab_key"]: t for t in as_person(world, who).ls.tasks.list(
+        project=_pid(info, who), fields="all")} for who in ("ann-a", "ann-b")}  # fmt: skip
+    for who, queue in queues.items():  # both agree on the entity in task `key`
+        as_person(world, who).annotate(queue[key].id, span(start, end, "ORG", texts[key]), 1.0)
+    assert Progress(world).sync("suggest", "dev")["agreed"] == 1
+
+    with suggestions_service(world) as p:
+        url = f"http://{p.settings.labeling_ml_host}:{p.settings.labeling_ml_port}"
+        refused = httpx.post(f"{url}/predict", json={"tasks": [{"id": 1}], "project": "1.0"})
+        assert refused.status_code == 401
+        with pytest.raises(PermissionDenied):
+            predictions.connect(p, "suggest", "ann-a")
+        assert predictions.connect(p, "suggest", "dev")["connected"] == 2
+        assert predictions.connect(p, "suggest", "dev")["connected"] == 0
+
+        # ann-b opens a task nobody labeled: Label Studio asks trustlab, which suggests the
+        # entity learned from the agreed task wherever it occurs.
+        studio = as_person(p, "ann-b")
+        studio.ls.tasks.get(id=queues["ann-b"][other].id)
+        (got,) = list(studio.ls.predictions.list(task=queues["ann-b"][other].id))
+        entity = texts[key][start:end]
+        at = texts[other].find(entity)
+        assert got.model_version == "trustlab"
+        assert {"start": at, "end": at + len(entity), "text": entity, "labels": ["ORG"]} in [
+            r["value"] for r in got.result
+        ]
+        # A gold task gets no suggestion: it would give the known answer away.
+        studio.ls.tasks.get(id=queues["ann-b"][gold_key].id)
+        assert all(not g.result for g in studio.ls.predictions.list(
+            task=queues["ann-b"][gold_key].id))  # fmt: skip
+        with p.db.session() as s:
+            served = s.scalar(select(LabelTask.prediction).where(LabelTask.key == other,
+                              LabelTask.project_id == s.scalar(select(LabelProject.id).where(
+                                  LabelProject.name == "suggest"))))  # fmt: skip
+        assert entity in served
+        # The basic-auth secret works only for the backend's own routes, and the guard still
+        # refuses every other local address.
+        ok = httpx.post(f"{url}/predict", auth=(USER, secret(p.settings)),
+                        json={"tasks": [{"id": queues["ann-a"][other].id}],
+                              "project": f"{_pid(info, 'ann-a')}.0"})  # fmt: skip
+        assert ok.status_code == 200 and ok.json()["results"][0]["result"]
+        from label_studio_sdk.core.api_error import ApiError
+
+        with pytest.raises(ApiError) as refused_local:
+            Studio(Projects(p).server).ls.ml.create(project=_pid(info, "ann-a"),
+                                                     url="http://127.0.0.1:9/")  # fmt: skip
+        assert refused_local.value.status_code == 403
+        assert "reserved network address" in json.dumps(refused_local.value.body)
+    assert "label.suggest" in _actions(world)
