@@ -102,3 +102,32 @@ def up_demo_labeling(platform: Platform) -> None:
     click.echo(f"  labeling project {PROJECT}: {info['tasks']:,} tasks ({info['gold']} gold), "
                f"overlap 2, annotators {', '.join(ANNOTATORS)}, reviewer {REVIEWER}")  # fmt: skip
     click.echo(f"  Label Studio: {projects.server.url}/  (annotator logins: {creds_file})")
+
+
+def up_demo_suggestions(platform: Platform) -> None:
+    """trustlab's ML backend (a hub service, so after the hub) connected to the demo."""
+    import time
+
+    import httpx
+
+    from hub.errors import TrustlabError
+    from labeling import predictions
+    from labeling.backend import USER, secret
+
+    s = platform.settings
+    url = f"http://{s.labeling_ml_host}:{s.labeling_ml_port}/health"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url, auth=(USER, secret(s)), timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TrustlabError(
+                f"trustlab's suggestions service does not answer at {url}; look for "
+                "trustlab-suggestions in the hub's log (jupyterhub.log, named by `make up`)"
+            )
+        time.sleep(0.5)
+    r = predictions.connect(platform, PROJECT, "demo-dev")
+    click.echo(f"  suggestions for {PROJECT}: {r['backend']} ({r['connected']} newly connected)")

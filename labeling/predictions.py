@@ -127,7 +127,8 @@ def connect(platform: Platform, name: str, actor: str) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 studio.ls.ml.delete(id=ml_id)
         raise
-    done = {"backend": url, "projects": len(ls_ids), "new": len(made)}
-    with platform.db.session() as session:
-        platform.ledger.append(session, actor, "label.suggest", f"label:{name}", done)
+    if made:  # connecting again changes nothing, and records nothing
+        done = {"backend": url, "projects": len(ls_ids), "new": len(made)}
+        with platform.db.session() as session:
+            platform.ledger.append(session, actor, "label.suggest", f"label:{name}", done)
     return {"project": name, "backend": url, "projects": len(ls_ids), "connected": len(made)}

@@ -135,6 +135,8 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
     ls = hub_under_test.credentials["label-studio"]
     assert f"Label Studio: {ls['url']}/" in first.stdout
     assert f"labeling project demo-ner: {rows:,} tasks (5 gold)" in first.stdout
+    suggestions = f"http://127.0.0.77:{hub_under_test.PORTS['LABELING_ML_PORT']}"
+    assert f"suggestions for demo-ner: {suggestions} (2 newly connected)" in first.stdout
     for annotator in ("demo-annotator-1", "demo-annotator-2"):
         web = httpx.Client(base_url=ls["url"], timeout=30)
         web.get("/user/login/")
@@ -146,6 +148,9 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         mine = [p for p in web.get("/api/projects/").json()["results"]
                 if p["title"] == f"demo-ner · {annotator}"]  # fmt: skip
         assert len(mine) == 1 and mine[0]["task_number"] == rows
+        # trustlab's ML backend is connected there, for suggestions on demand.
+        backends = web.get("/api/ml", params={"project": mine[0]["id"]}).json()
+        assert [b["url"] for b in backends] == [suggestions], backends
     # The hub serves its login page and knows nothing the demo did not create.
     page = httpx.get(f"{hub_under_test.url}/hub/login", timeout=10)
     assert page.status_code == 200 and "password" in page.text.lower()
@@ -161,6 +166,7 @@ def test_up_again_changes_nothing(hub_under_test: HubUnderTest) -> None:
     assert "JupyterHub already running" in again.stdout
     assert "Airflow already running" in again.stdout
     assert "Label Studio already running" in again.stdout
+    assert "(0 newly connected)" in again.stdout
     assert "already deployed" in again.stdout
     assert json.loads(hub_under_test.as_user("demo-auditor", *log).stdout) == before
     assert hub_under_test.as_user("demo-auditor", "audit", "verify").returncode == 0
