@@ -5,6 +5,9 @@ and are measured against the final labels (``status``: ``prediction_agreement``)
 ``connect`` instead hands suggestions out on demand, through trustlab's Label Studio ML
 backend (``labeling.backend``).
 
+An import is all or nothing: if one annotator project refuses, the predictions already put
+in the others are taken back.
+
 Input rows are ``{"key": …, "result": [Label Studio result]}``; a product supplies them as
 columns ``key`` and ``result`` (JSON text). Imported with one request per annotator
 project (``import_predictions``), never one per task.
@@ -77,9 +80,15 @@ def add(platform: Platform, name: str, items: list[dict[str, Any]], model: str,
                 {"task": a.ls_task_id, "result": given[key], "model_version": model}
             )
         studio = projects.studio()
-        for ls_project, rows in per_shard.items():
-            with translated("import predictions", studio.url):
-                studio.ls.projects.import_predictions(id=ls_project, request=rows)
+        done_in: list[int] = []
+        try:
+            for ls_project, rows in per_shard.items():
+                with translated("import predictions", studio.url):
+                    studio.ls.projects.import_predictions(id=ls_project, request=rows)
+                done_in.append(ls_project)
+        except BaseException:
+            _unimport(studio, done_in, model, {r["task"] for v in per_shard.values() for r in v})
+            raise
         for key, result in given.items():
             tasks[key].prediction = json.dumps(result, ensure_ascii=False)
         done = {
@@ -89,6 +98,15 @@ def add(platform: Platform, name: str, items: list[dict[str, Any]], model: str,
         }
         platform.ledger.append(session, actor, "label.predict", f"label:{name}", done)
     return {"project": name, **done}
+
+
+def _unimport(studio: Any, ls_projects: list[int], model: str, tasks: set[int]) -> None:
+    """Take back the predictions of ``model`` an import put in ``ls_projects``."""
+    with contextlib.suppress(Exception):  # the first error is the one reported
+        for ls_project in ls_projects:
+            for pred in studio.ls.predictions.list(project=ls_project):
+                if pred.model_version == model and pred.task in tasks:
+                    studio.ls.predictions.delete(id=pred.id)
 
 
 def connect(platform: Platform, name: str, actor: str) -> dict[str, Any]:

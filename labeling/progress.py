@@ -67,7 +67,8 @@ class Progress:
                     self._decide(t, kind, threshold, by_task[t.id], counts)
             queued = [t for t in tasks.values() if t.state == "review" and t.review_ls_task is None]
             if queued and review_ls is not None:
-                self._queue_review(studio, review_ls, queued, by_task)
+                self._queue_review(studio, review_ls, queued, by_task,
+                                   self.platform.settings.labelstudio_batch)  # fmt: skip
             for person, (role, items) in exported.items():
                 if role == "reviewer":
                     self._take_reviews(items, tasks, person, work, counts)
@@ -124,18 +125,19 @@ class Progress:
 
     @staticmethod
     def _queue_review(studio: Studio, review_ls: int, queued: list[LabelTask],
-                      by_task: dict[int, list[LabelAssignment]]) -> None:  # fmt: skip
-        payload = [
-            {"data": json.loads(t.data), "meta": {"trustlab_key": t.key, "agreement": t.agreement}}
-            for t in queued
-        ]
-        ids = studio.import_tasks(review_ls, payload, len(payload) or 1)
-        answers = []
+                      by_task: dict[int, list[LabelAssignment]], batch: int) -> None:  # fmt: skip
+        # Each answer goes in with its task, anonymous ("answer 1", "answer 2", ...): one
+        # import, all or nothing, so a failure leaves nothing to push twice.
+        def answers(t: LabelTask) -> list[dict[str, Any]]:
+            return [{"result": json.loads(a.result or "[]"), "model_version": f"answer {n + 1}"}
+                    for n, a in enumerate(by_task[t.id])]  # fmt: skip
+
+        payload = [{"data": json.loads(t.data), "predictions": answers(t),
+                    "meta": {"trustlab_key": t.key, "agreement": t.agreement}}
+                   for t in queued]  # fmt: skip
+        ids = studio.import_tasks(review_ls, payload, batch)
         for t, ls_id in zip(queued, ids, strict=True):
             t.review_ls_task = ls_id
-            for n, a in enumerate(by_task[t.id]):  # anonymous: "answer 1", "answer 2", ...
-                answers.append((ls_id, json.loads(a.result or "[]"), f"answer {n + 1}"))
-        studio.add_predictions(answers)
 
     @staticmethod
     def _take_reviews(items: list[dict[str, Any]], tasks: dict[int, LabelTask], person: str,

@@ -10,6 +10,7 @@ accounts.json`` (mode 0600) and given only to that user (``trustlab label login`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -102,23 +103,33 @@ class Studio:
     def import_tasks(
         self, project_id: int, tasks: list[dict[str, Any]], batch: int, progress: Any = None
     ) -> list[int]:
-        """Import ``tasks`` in batches of ``batch``; their Label Studio ids, in order."""
+        """Import ``tasks`` in batches of ``batch``; their Label Studio ids, in order. All or
+        nothing: if a batch fails, the batches already imported are deleted again."""
         ids: list[int] = []
-        for start in range(0, len(tasks), batch):
-            chunk = tasks[start : start + batch]
-            with translated("import tasks", self.url):
-                resp = self.ls.projects.import_tasks(
-                    id=project_id, request=chunk, return_task_ids=True, request_options=NO_RETRY
-                )
-            got = list(getattr(resp, "task_ids", None) or [])
-            if len(got) != len(chunk):
-                raise LabelStudioError(
-                    f"Label Studio imported {len(got)} of {len(chunk)} tasks into project "
-                    f"{project_id}; nothing is registered"
-                )
-            ids.extend(int(i) for i in got)
-            if progress:
-                progress(len(ids))
+        try:
+            for start in range(0, len(tasks), batch):
+                chunk = tasks[start : start + batch]
+                with translated("import tasks", self.url):
+                    resp = self.ls.projects.import_tasks(
+                        id=project_id, request=chunk, return_task_ids=True,
+                        request_options=NO_RETRY,
+                    )  # fmt: skip
+                got = [int(i) for i in getattr(resp, "task_ids", None) or []]
+                ids.extend(got)
+                if len(got) != len(chunk):
+                    raise LabelStudioError(
+                        f"Label Studio imported {len(got)} of {len(chunk)} tasks into project "
+                        f"{project_id}; nothing is registered"
+                    )
+                if progress:
+                    progress(len(ids))
+        except BaseException:
+            chosen = {"all": False, "included": ids}
+            if ids:
+                with contextlib.suppress(Exception):  # the first error is the one reported
+                    self.ls.actions.create(id="delete_tasks", project=project_id,
+                                           selected_items=chosen)  # fmt: skip
+            raise
         return ids
 
     def snapshot(self, project_id: int, timeout: float = 600) -> list[dict[str, Any]]:
@@ -146,12 +157,6 @@ class Studio:
         with translated("save an annotation", self.url):
             a = self.ls.annotations.create(id=task_id, result=result, lead_time=lead_time)
         return int(a.id)
-
-    def add_predictions(self, items: list[tuple[int, list[dict[str, Any]], str]]) -> None:
-        """(task id, result, model version) as Label Studio predictions (suggestions)."""
-        with translated("add predictions", self.url):
-            for task_id, result, model in items:
-                self.ls.predictions.create(task=task_id, result=result, model_version=model)
 
     # --- accounts ------------------------------------------------------------------------
 

@@ -90,6 +90,8 @@ def test_up_from_empty_home(hub_under_test: HubUnderTest) -> None:
         "contract.approve",
         "contract.activate",
         "label.project.create",
+        # After the hub starts the suggestions service: connected to the demo project.
+        "label.suggest",
     ]
     # Who did what: the host set the demo up; the review is the demo people's own.
     actors = {e["action"]: e["actor"] for e in after_up

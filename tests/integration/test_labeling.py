@@ -506,3 +506,36 @@ def test_suggestions_on_demand_from_trustlabs_ml_backend(
         assert refused_local.value.status_code == 403
         assert "reserved network address" in json.dumps(refused_local.value.body)
     assert "label.suggest" in _actions(world)
+
+
+def test_a_refused_batch_or_project_takes_back_what_went_in_before(world: Platform) -> None:
+    from labeling import predictions
+    from labeling.studio import Studio
+
+    admin = Studio(Projects(world).server)
+    pid = admin.create_project("batches", '<View><Text name="text" value="$text"/></View>', "")
+    try:
+        good = [{"data": {"text": f"t{i}"}} for i in range(5)]
+        with pytest.raises(LabelStudioError, match="import tasks"):
+            admin.import_tasks(pid, [*good, {"data": "not an object"}], batch=2)
+        assert list(admin.ls.tasks.list(project=pid)) == []  # the first two batches went back
+    finally:
+        admin.delete_project(pid)
+
+    labeling_contract(world)
+    texts = _sample_texts(world)
+    info = Projects(world).create(ner("half", overlap=1, reviewer=None), "dev")
+    first, second = _pid(info, "ann-a"), _pid(info, "ann-b")
+    admin.delete_project(second)  # the second annotator's project is gone on the far side
+    items = [{"key": k, "result": span(0, 1, "PER", t)} for k, t in texts.items()]
+    entries = ledger_size(world)
+    with pytest.raises(LabelStudioError, match="deleted on the Label Studio side"):
+        predictions.add(world, "half", items, "m-1", "dev")
+    assert list(admin.ls.predictions.list(project=first)) == []
+    assert ledger_size(world) == entries
+    with world.db.session() as s:
+        from labeling.models import LabelTask
+
+        assert s.scalar(select(func.count()).where(LabelTask.prediction.is_not(None),
+                        LabelTask.project_id == s.scalar(select(LabelProject.id).where(
+                            LabelProject.name == "half")))) == 0  # fmt: skip
