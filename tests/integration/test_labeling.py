@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.catalog import Catalog
-from hub.errors import TrustlabError
+from hub.errors import InvalidState, TrustlabError
 from hub.identity import Directory, PermissionDenied, Role
 from hub.models import LedgerEntry
 from hub.platform import Platform
@@ -387,7 +387,9 @@ def test_a_new_specification_version_everywhere_or_nowhere(world: Platform) -> N
     from labeling.studio import Studio
 
     labeling_contract(world)
-    info = Projects(world).create(ner("spec"), "dev")
+    texts = _sample_texts(world)
+    gold = [{"key": "row-0", "result": span(0, 1, "PER", texts["row-0"])}]
+    info = Projects(world).create(ner("spec", gold=gold, gold_share=0.05), "dev")
     admin = Studio(Projects(world).server)
     pids = [_pid(info, who) for who in ("ann-a", "ann-b", "rev")]
 
@@ -413,6 +415,8 @@ def test_a_new_specification_version_everywhere_or_nowhere(world: Platform) -> N
     task = next(iter(as_person(world, "ann-b").ls.tasks.list(project=pids[1])))
     as_person(world, "ann-b").annotate(task.id, span(0, 1, "LOC", task.data["text"]), 1.0)
     before, entries = configs(), ledger_size(world)
+    with pytest.raises(InvalidState, match="answers use PER: keep"):  # the gold answer's
+        specs.revise(world, "spec", "dev", labels=["LOC", "ORG"])
     with pytest.raises(TrustlabError, match="refused to accept the new labels"):
         specs.revise(world, "spec", "dev", labels=["PER", "ORG"])
     assert configs() == before and ledger_size(world) == entries
