@@ -62,8 +62,8 @@ STATES = {
 
 def register(console: Any) -> None:
     console.messages(MESSAGES)
-    console.nav.append(("apis", "apis"))
-    console.nav.append(("api-monitor", "api_monitor"))
+    console.add_nav("apis", "apis", order=50)
+    console.add_nav("api-monitor", "api_monitor", roles=("operator", "auditor", "admin"), order=51)
     console.templates(Path(__file__).with_name("templates"))
     t = console.t
 
@@ -97,7 +97,7 @@ def register(console: Any) -> None:
             info = console.api(request).get(f"/apis/{quote(name)}")
         except TrustlabError as exc:
             return console.page(request, t(request, "apis"), str(exc), 404)
-        held = console.roles(user)
+        held = console.held(request)
         operator = any(h.role == "operator" for h in held)
         orgs = {h.org for h in held if h.role == "provider"}
         gateway = f"http://127.0.0.1:{console.platform.settings.gateway_port}"

@@ -24,9 +24,20 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 
+from hub.console_kit import (
+    BASE_MESSAGES,
+    CSP,
+    ERRORS,
+    Changed,
+    OnceTokens,
+    Resubmitted,
+    negotiate,
+    paged,
+)
 from hub.platform import Platform
 from hub.plugins import plugins
 
@@ -36,58 +47,68 @@ COOKIE = "trustlab-console"
 LANG_COOKIE = "trustlab-lang"
 LANGS = ("en", "zh-CN")
 
-BASE_MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "trustlab console",
-        "signed_in_as": "Signed in as",
-        "roles": "roles",
-        "home": "Home",
-        "welcome": "Choose a page above.",
-        "forbidden": "You do not hold the role this needs.",
-        "language": "中文",
-    },
-    "zh-CN": {
-        "title": "trustlab 控制台",
-        "signed_in_as": "当前用户",
-        "roles": "角色",
-        "home": "首页",
-        "welcome": "请从上方选择页面。",
-        "forbidden": "您没有执行此操作所需的角色。",
-        "language": "English",
-    },
-}
-
 
 class Console:
-    """What a page plugin sees: the platform, the router, identity, i18n, layout."""
+    """What a page plugin sees: the API as the reader, the router, i18n, layout, forms."""
 
     def __init__(self, platform: Platform, secret: bytes) -> None:
-        self.platform = platform
+        self.platform = platform  # settings only: pages read nothing but the API
         self.secret = secret
         s = platform.settings
         self.api_url = os.environ.get(
             "TRUSTLAB_CONSOLE_API_URL", f"http://127.0.0.1:{s.api_port}/services/trustlab-api"
         )
         self.router = APIRouter()
-        self.nav: list[tuple[str, str]] = []  # (path under PREFIX, message key)
-        self._messages: dict[str, dict[str, str]] = {k: dict(v) for k, v in BASE_MESSAGES.items()}
+        # (path under PREFIX, message key, roles that see it or None for all, order)
+        self._nav: list[tuple[str, str, tuple[str, ...] | None, int, str]] = []
+        self.waits: list[tuple[Callable[[Request, Any, dict[str, Any]], list[dict]], str]] = []
+        # namespace ("" is the frame's; each feature has its own) → language → key → text
+        self._messages: dict[str, dict[str, dict[str, str]]] = {
+            "": {k: dict(v) for k, v in BASE_MESSAGES.items()}
+        }
         self._loaders: list[Any] = [FileSystemLoader(str(TEMPLATES))]
         self._env = Environment(loader=ChoiceLoader(self._loaders), autoescape=True,
                                 trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+        self.forms = OnceTokens(secret)
+
+    # --- navigation and the home page's "what waits for me" --------------------------------
+
+    def add_nav(
+        self,
+        path: str,
+        key: str,
+        roles: tuple[str, ...] | None = None,
+        order: int = 50,
+        ns: str = "",
+    ) -> None:
+        """A nav entry; ``roles``: only people holding one of them see it (the API still
+        decides what they may do: hiding a link is not a permission)."""
+        self._nav.append((path, key, roles, order, ns))
+
+    def add_waits(
+        self, fn: Callable[[Request, Any, dict[str, Any]], list[dict]], ns: str = ""
+    ) -> None:
+        """``fn(request, api, me)`` → items ``{"key", "count", "href", "newest"}`` of what
+        waits for this person (the home page lists them, newest first)."""
+        self.waits.append((fn, ns))
 
     # --- i18n ----------------------------------------------------------------------------
 
-    def messages(self, table: dict[str, dict[str, str]]) -> None:
+    def messages(self, table: dict[str, dict[str, str]], ns: str = "") -> None:
+        """Add messages to namespace ``ns`` (each feature has its own, so two features'
+        keys never shadow each other; the frame's keys are the fallback)."""
         for lang, entries in table.items():
-            self._messages.setdefault(lang, {}).update(entries)
+            self._messages.setdefault(ns, {}).setdefault(lang, {}).update(entries)
 
     def lang(self, request: Request) -> str:
-        """The browser's choice (cookie), else the user's saved choice, else English."""
+        """The browser's switch (cookie), else the user's saved choice, else the browser's
+        preference (Accept-Language), else English."""
         lang = request.cookies.get(LANG_COOKIE)
         if lang in LANGS:
             return lang
         user = self.current_user(request)
-        return self.preferences().get(user, "en") if user else "en"
+        saved = self.preferences().get(user) if user else None
+        return saved if saved in LANGS else negotiate(request.headers.get("accept-language"))
 
     @property
     def _prefs_file(self) -> Any:
@@ -107,12 +128,18 @@ class Console:
 
         prefs = {**self.preferences(), user: lang}
         self._prefs_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._prefs_file.with_suffix(".tmp")
+        tmp = self._prefs_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(prefs, ensure_ascii=False, indent=1))
         tmp.replace(self._prefs_file)
 
-    def t(self, request: Request, key: str, **kw: Any) -> str:
-        text = self._messages[self.lang(request)].get(key) or self._messages["en"].get(key, key)
+    def t(self, request: Request, key: str, ns: str = "", **kw: Any) -> str:
+        lang = self.lang(request)
+        text = key
+        for space, language in ((ns, lang), ("", lang), (ns, "en"), ("", "en")):
+            found = self._messages.get(space, {}).get(language, {}).get(key)
+            if found is not None:
+                text = found
+                break
         return text.format(**kw) if kw else text
 
     # --- identity ------------------------------------------------------------------------
@@ -142,7 +169,7 @@ class Console:
         return session[0] if session else None
 
     def api(self, request: Request) -> Any:
-        """The platform API as the logged-in reviewer: the console's pages are its clients
+        """The platform API as the logged-in person: the console's pages are its clients
         and hold no rules of their own (the API decides, with this person's token)."""
         from hub.client import PlatformClient
 
@@ -158,21 +185,57 @@ class Console:
             raise _LoginRequired()
         return name
 
-    def roles(self, user: str) -> list[Any]:
-        from hub.identity import Directory
+    def one(self, request: Request, path: str, **params: Any) -> Any:
+        """GET one object: one that does not exist and one this person may not see get the
+        same answer (404), so a page never tells which objects exist."""
+        from hub.client import ApiRefused
+        from hub.errors import NotFound
 
-        return Directory(self.platform).roles(user)
+        try:
+            return self.api(request).get(path, **params)
+        except ApiRefused as exc:
+            if exc.status == 403:
+                raise NotFound("not found") from None
+            raise
+
+    def me(self, request: Request) -> dict[str, Any]:
+        """``GET /me`` as this person, once per request: name, roles, projects."""
+        cached = getattr(request.state, "me", None)
+        if cached is None:
+            cached = request.state.me = self.api(request).get("/me")
+        return cached
+
+    def held(self, request: Request) -> list[Any]:
+        """This person's roles (``role``, ``org``), as the API sees them."""
+        from hub.identity import Role
+
+        return [Role(*(r.split(":", 1) if ":" in r else (r, None)))
+                for r in self.me(request)["roles"]]  # fmt: skip
+
+    def holds(self, request: Request, *roles: str, org: str | None = None) -> bool:
+        return any(r.role in roles and (org is None or r.org == org) for r in self.held(request))
 
     def csrf(self, request: Request) -> str:
         return hmac.new(self.secret, (request.cookies.get(COOKIE) or "").encode(),
                         "sha256").hexdigest()[:32]  # fmt: skip
 
     async def form(self, request: Request) -> dict[str, str]:
-        """The POSTed form, after checking its CSRF token."""
+        """The POSTed form, after checking its CSRF token and that it is not a second
+        submission of the same form (a double click, a reload, the back button)."""
+        self.user(request)
         data = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         if not hmac.compare_digest(data.get("_csrf", ""), self.csrf(request)):
             raise HTTPException(403, "stale form; reload the page")
+        if "_once" in data and not self.forms.use(data["_once"]):
+            raise Resubmitted()
         return data
+
+    def unchanged(self, request: Request, form: dict[str, str], now: str) -> None:
+        """The optimistic check: the form carries what the page showed (``_seen``); if the
+        object moved on meanwhile, refuse with what changed."""
+        seen = form.get("_seen")
+        if seen is not None and seen != now:
+            raise Changed(f"{seen} → {now}")
 
     # --- layout --------------------------------------------------------------------------
 
@@ -180,30 +243,124 @@ class Console:
         """Add a feature's template folder (its templates may extend ``page.html``)."""
         self._loaders.append(FileSystemLoader(str(folder)))
 
-    def render(
-        self, request: Request, template: str, title: str, status: int = 200, **context: Any
-    ) -> HTMLResponse:
-        """``template`` (Jinja2, autoescaped) inside the console's frame, in the reader's
-        language."""
-        user = self.user(request)
+    def _frame(self, request: Request, title: str, ns: str = "") -> dict[str, Any]:
+        from markupsafe import Markup
+
+        user = self.current_user(request)
         lang = self.lang(request)
-        frame = {
+        roles: list[str] = []
+        if user is not None:
+            try:
+                roles = list(self.me(request)["roles"])
+            except Exception:  # an error page still renders without them
+                roles = []
+        held = {r.split(":", 1)[0] for r in roles}
+        here = request.url.path.removeprefix(PREFIX)
+        nav = [(p, self.t(request, k, ns=space), p == here or (p and here.startswith(p + "/")))
+               for p, k, who, _, space in sorted(self._nav, key=lambda n: (n[3], n[0]))
+               if who is None or held & set(who)]  # fmt: skip
+        once = self.forms.issue() if user else ""
+        csrf = self.csrf(request)
+        hidden = Markup(
+            f'<input type="hidden" name="_csrf" value="{csrf}">'
+            f'<input type="hidden" name="_once" value="{once}">'
+        )
+        return {
             "lang": lang,
             "other": "zh-CN" if lang == "en" else "en",
-            "t": lambda key, **kw: self.t(request, key, **kw),
-            "nav": [("", "home"), *self.nav],
+            "t": lambda key, **kw: self.t(request, key, ns=ns, **kw),
+            "nav": [("", self.t(request, "home"), here == ""), *nav],
             "prefix": PREFIX,
             "user": user,
-            "roles": ", ".join(str(r) for r in self.roles(user)) or "-",
-            "css": CSS,
+            "roles": ", ".join(roles) or "-",
             "title": title,
-        }
-        html_text = self._env.get_template(template).render(**frame, **context)
+            "csrf": csrf,
+            "hidden": lambda seen=None: hidden + (
+                Markup('<input type="hidden" name="_seen" value="{}">').format(seen)
+                if seen is not None else ""),
+            "flash_done": request.query_params.get("done"),
+            "flash_error": request.query_params.get("error"),
+            "query": request.query_params,
+        }  # fmt: skip
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        title: str,
+        status: int = 200,
+        ns: str = "",
+        **context: Any,
+    ) -> HTMLResponse:
+        """``template`` (Jinja2, autoescaped) inside the console's frame, in the reader's
+        language (messages of namespace ``ns``, then the frame's)."""
+        self.user(request)
+        html_text = self._env.get_template(template).render(
+            **{**self._frame(request, title, ns), **context}
+        )
         return HTMLResponse(html_text, status_code=status)
 
-    def page(self, request: Request, title: str, message: str, status: int = 200) -> HTMLResponse:
+    def error(self, request: Request, status: int, message: str) -> HTMLResponse:
+        """A styled error page in the reader's language, with or without a session."""
+        title = self.t(request, f"error_{status}") if status in ERRORS else str(status)
+        html_text = self._env.get_template("error.html").render(
+            **self._frame(request, title), code=status, message=message
+        )
+        return HTMLResponse(html_text, status_code=status)
+
+    def page(
+        self, request: Request, title: str, message: str, status: int = 200, ns: str = ""
+    ) -> HTMLResponse:
         """A page holding one message (text, escaped)."""
-        return self.render(request, "message.html", title, status, message=message)
+        return self.render(request, "message.html", title, status, ns, message=message)
+
+    def feature(self, ns: str) -> Feature:
+        """The console as feature ``ns`` sees it: its messages, nav entries, waits and
+        pages in its own message namespace."""
+        return Feature(self, ns)
+
+    def table(
+        self,
+        request: Request,
+        rows: list[dict[str, Any]],
+        default: str,
+        name: str = "",
+        per_page: int = 25,
+    ) -> dict[str, Any]:
+        """One page of ``rows`` sorted by the query's ``{name}sort`` (``-col`` descending;
+        default ``default``) and ``{name}page``: tables page and sort on the server, with
+        plain links (no script needed)."""
+        return paged(request, rows, default, name, per_page)
+
+
+class Feature:
+    """A feature's view of the console: the same console, with ``ns`` bound."""
+
+    def __init__(self, console: Console, ns: str) -> None:
+        self._console, self.ns = console, ns
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._console, name)
+
+    def messages(self, table: dict[str, dict[str, str]]) -> None:
+        self._console.messages(table, ns=self.ns)
+
+    def t(self, request: Request, key: str, **kw: Any) -> str:
+        return self._console.t(request, key, ns=self.ns, **kw)
+
+    def add_nav(self, path: str, key: str, roles: tuple[str, ...] | None = None,
+                order: int = 50) -> None:  # fmt: skip
+        self._console.add_nav(path, key, roles, order, ns=self.ns)
+
+    def add_waits(self, fn: Callable[[Request, Any, dict[str, Any]], list[dict]]) -> None:
+        self._console.add_waits(fn, ns=self.ns)
+
+    def render(self, request: Request, template: str, title: str, status: int = 200,
+               **context: Any) -> HTMLResponse:  # fmt: skip
+        return self._console.render(request, template, title, status, ns=self.ns, **context)
+
+    def page(self, request: Request, title: str, message: str, status: int = 200) -> HTMLResponse:
+        return self._console.page(request, title, message, status, ns=self.ns)
 
 
 class _LoginRequired(Exception):
@@ -228,23 +385,14 @@ def same_origin(request: Request, target: str | None) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-CSS = """
-body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#1d2330}
-header{background:#1d2330;color:#fff;padding:.6em 1em;display:flex;gap:1.5em;align-items:center}
-header a{color:#9cd2ff;margin-right:.8em} .who{margin-left:auto}
-main{padding:1em 2em} table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left;vertical-align:top}
-pre{background:#f5f6fa;padding:.6em;overflow:auto} .high{color:#b00020;font-weight:bold}
-.ok{color:#1b7f3b} .bad{color:#b00020} .add{background:#e6ffed} .del{background:#ffeef0}
-.finding{background:#fff3cd} button{padding:.4em 1em;margin:.3em}
-.inline{display:inline} td.n{text-align:right}
-"""
-
-
 def create_app(platform: Platform | None = None, hub_api: str | None = None,
                transport: Any = None) -> FastAPI:  # fmt: skip
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from hub.client import ApiRefused, HubUnreachable
+    from hub.errors import InvalidState, NotFound, TrustlabError
+
     platform = platform or Platform()
-    platform.init()
     secret = (os.environ.get("JUPYTERHUB_API_TOKEN") or secrets.token_hex(32)).encode()
     console = Console(platform, secret)
     hub_api = hub_api or os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
@@ -253,6 +401,16 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
     redirect_uri = os.environ.get("JUPYTERHUB_OAUTH_CALLBACK_URL", "")
     app = FastAPI(title="trustlab console", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable) -> Response:
+        resp = await call_next(request)
+        resp.headers["Content-Security-Policy"] = CSP
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        if resp.headers.get("content-type", "").startswith("text/html"):
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @app.exception_handler(_LoginRequired)
     async def login(request: Request, exc: _LoginRequired) -> Response:
@@ -263,6 +421,55 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
         resp.set_cookie("trustlab-oauth-state", console.sign(f"{state}:{request.url.path}"),
                         httponly=True, samesite="lax", max_age=600)  # fmt: skip
         return resp
+
+    def _error(request: Request, status: int, message: str) -> Response:
+        return console.error(request, status, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        status = exc.status_code if exc.status_code in ERRORS else 400
+        text = console.t(request, "not_found") if status == 404 else str(exc.detail)
+        return await run_in_threadpool(_error, request, status, text)
+
+    @app.exception_handler(Resubmitted)
+    async def resubmitted(request: Request, exc: Resubmitted) -> Response:
+        return await run_in_threadpool(_error, request, 409, console.t(request, "resubmitted"))
+
+    @app.exception_handler(Changed)
+    async def changed(request: Request, exc: Changed) -> Response:
+        text = console.t(request, "stale_form", what=str(exc))
+        return await run_in_threadpool(_error, request, 409, text)
+
+    @app.exception_handler(TrustlabError)
+    async def api_error(request: Request, exc: TrustlabError) -> Response:
+        """What the API refused, as a page: unknown and not-yours look the same (404)."""
+        if isinstance(exc, HubUnreachable):
+            status, text = 503, console.t(request, "api_down")
+        elif isinstance(exc, NotFound):
+            status, text = 404, console.t(request, "not_found")
+        elif isinstance(exc, ApiRefused) and exc.status == 401:
+            return await login(request, _LoginRequired())  # the hub token expired
+        elif isinstance(exc, ApiRefused) and exc.status == 403:
+            status, text = 403, str(exc)
+        elif isinstance(exc, InvalidState):
+            status, text = 409, str(exc)
+        else:
+            status, text = 400, str(exc)
+        return await run_in_threadpool(_error, request, status, text)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        import logging
+
+        ref = secrets.token_hex(4)
+        logging.getLogger("trustlab.console").exception("console error %s", ref)
+        text = console.t(request, "server_error", ref=ref)
+        return await run_in_threadpool(_error, request, 500, text)
+
+    @app.get(PREFIX + "static/console.css")
+    async def stylesheet() -> Response:
+        return Response(STYLESHEET, media_type="text/css; charset=utf-8",
+                        headers={"Cache-Control": "max-age=3600"})  # fmt: skip
 
     @app.get(PREFIX + "oauth_callback")
     async def oauth_callback(request: Request, code: str = "", state: str = "") -> Response:
@@ -300,16 +507,21 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path=PREFIX)
         return resp
 
-    @app.get(PREFIX)
-    def home(request: Request) -> HTMLResponse:  # reads roles: in the thread pool
-        return console.render(request, "home.html", console.t(request, "home"))
-
-    for _, ep in sorted(plugins("trustlab.console").items()):
-        register: Callable[[Console], None] = ep.load()
-        register(console)
+    for name, ep in sorted(plugins("trustlab.console").items()):
+        register: Callable[[Any], None] = ep.load()
+        register(console.feature(name))
     app.include_router(console.router, prefix=PREFIX.rstrip("/"))
+
+    @app.api_route(PREFIX + "{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+    def unknown(request: Request, rest: str) -> Response:
+        console.user(request)  # a stranger is sent to log in first, and learns nothing
+        raise HTTPException(404)
+
     app.state.console = console
     return app
+
+
+STYLESHEET = (Path(__file__).with_name("static") / "console.css").read_text()
 
 
 def main() -> None:

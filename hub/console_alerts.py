@@ -23,7 +23,7 @@ MESSAGES = {
         "changed": "Changed", "by": "By", "state": "State", "in_place": "in place",
         "lifted": "lifted", "lift": "Lift the freeze", "reason": "Reason",
         "report": "Violation report", "download": "Download (Markdown)",
-        "evidence": "Evidence", "actions": "Actions taken", "done": "Done.",
+        "evidence": "Evidence", "actions": "Actions taken",
     },
     "zh-CN": {
         "alerts": "风险告警", "freezes": "权限冻结", "no_alerts": "暂无告警。",
@@ -32,7 +32,7 @@ MESSAGES = {
         "changed": "已变更", "by": "执行人", "state": "状态", "in_place": "冻结中",
         "lifted": "已解除", "lift": "解除冻结", "reason": "理由",
         "report": "违规行为报告", "download": "下载（Markdown）",
-        "evidence": "证据", "actions": "处置措施", "done": "已完成。",
+        "evidence": "证据", "actions": "处置措施",
     },
 }  # fmt: skip
 
@@ -41,7 +41,7 @@ def register(console: Any) -> None:
     from pathlib import Path
 
     console.messages(MESSAGES)
-    console.nav.append(("alerts", "alerts"))
+    console.add_nav("alerts", "alerts", roles=("operator", "auditor", "admin"), order=70)
     console.templates(Path(__file__).with_name("templates"))
     t = console.t
 

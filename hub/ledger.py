@@ -71,6 +71,21 @@ def _checkpoint_body(cp: Checkpoint | dict[str, Any]) -> dict[str, Any]:
     return {k: get(k) for k in ("tree_size", "root", "algorithm", "time", "key_id")}
 
 
+def stamp(text: str) -> str:
+    """An ISO date or time (naive: UTC) in the ledger's own time format, for range queries."""
+    from hub.errors import TrustlabError
+
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise TrustlabError(
+            f"{text!r} is not an ISO date or time (e.g. 2026-12-03T08:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -244,9 +259,19 @@ class Ledger:
         subject: str | None = None,
         actor: str | None = None,
         subject_prefix: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        before: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The newest ``limit`` entries matching the filters, oldest first, as JSON."""
+        """The newest ``limit`` entries matching the filters (a time range, sequence
+        numbers below ``before`` for the next page), oldest first, as JSON."""
         query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(limit)
+        if since is not None:
+            query = query.where(LedgerEntry.time >= stamp(since))
+        if until is not None:
+            query = query.where(LedgerEntry.time < stamp(until))
+        if before is not None:
+            query = query.where(LedgerEntry.seq < before)
         for column, value in ((LedgerEntry.action, action), (LedgerEntry.subject, subject),
                               (LedgerEntry.actor, actor)):  # fmt: skip
             if value is not None:

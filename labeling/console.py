@@ -45,7 +45,7 @@ MESSAGES = {
 
 def register(console: Any) -> None:
     console.messages(MESSAGES)
-    console.nav.append(("labeling", "labeling"))
+    console.add_nav("labeling", "labeling", order=60)
     console.templates(Path(__file__).with_name("templates"))
     t = console.t
 

@@ -45,9 +45,9 @@ MESSAGES = {
         "dry_run": "Dry run",
         "passed": "passed",
         "failed": "failed",
-        "done": "Recorded.",
         "all_versions": "Recent versions",
         "my_submissions": "My submissions",
+        "wait_reviews": "pipeline versions waiting for your review",
     },
     "zh-CN": {
         "reviews": "加工逻辑审核",
@@ -81,9 +81,9 @@ MESSAGES = {
         "dry_run": "试运行",
         "passed": "通过",
         "failed": "未通过",
-        "done": "已记录。",
         "all_versions": "最近的版本",
         "my_submissions": "我提交的版本",
+        "wait_reviews": "待您审核的加工逻辑版本",
     },
 }
 ROLE_NAMES = {"en": {"provider": "provider", "operator": "operator"},
@@ -123,7 +123,8 @@ class ApiReview:
 
 def register(console: Any) -> None:
     console.messages(MESSAGES)
-    console.nav.append(("reviews", "reviews"))
+    console.add_nav("reviews", "reviews", order=30)
+    console.add_waits(_waiting_reviews)
     console.templates(Path(__file__).with_name("templates"))
     t = console.t
 
@@ -209,6 +210,22 @@ def register(console: Any) -> None:
         return await run_in_threadpool(_act, lambda: review.reject(version, reason), version)
 
 
+def _waiting_reviews(request: Request, api: Any, me: dict[str, Any]) -> list[dict[str, Any]]:
+    """Versions in review that still need a decision of a role this person holds."""
+    held = [[*r.split(":", 1), ""] for r in me["roles"]]
+    held_pairs = {(r[0], r[1] or None) for r in held}
+    rows = [r for r in api.get("/pipelines/versions")
+            if r["state"] == "in_review" and r["submitted_by"] != me["name"]]  # fmt: skip
+    mine = []
+    for r in rows:
+        status = api.get(f"/pipelines/versions/{quote(r['version'])}")
+        if any(x["decision"] is None and ((x["role"], x["org"] if x["role"] == "provider" else None)
+               in held_pairs) for x in status["reviews"]):  # fmt: skip
+            mine.append(r)
+    return [{"key": "wait_reviews", "count": len(mine), "href": "reviews",
+             "newest": max((r.get("submitted_at") or "" for r in mine), default=None)}]  # fmt: skip
+
+
 def _act(action: Any, version: str) -> Response:
     try:
         action()
@@ -232,7 +249,7 @@ def _open_roles(
     """The decisions this user may still make here (the API checks them again)."""
     if status["state"] != "in_review" or user == status["submitted_by"]:
         return []
-    held = console.roles(user)
+    held = console.held(request)
 
     def holds(r: dict[str, Any]) -> bool:
         return any(h.role == r["role"] and (r["role"] != "provider" or h.org == r["org"])

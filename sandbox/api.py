@@ -3,7 +3,9 @@
 Changing a dataset's masking policy: a provider reviewer of the dataset's owner (a
 change to an L4 column then waits for an operator, who approves or rejects it). Building
 its sample: the owner's provider reviewer, or an operator. Reading a policy (rules and
-parameters, never values): any signed-in user.
+parameters, never values) and the list of sample builds: any signed-in user. A rule's
+preview (masked values of the source): the owner's provider reviewers. Example rows of
+the published, masked sample: the owner's provider reviewers, operators, auditors, admins.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from hub.api.datasets import owner_of, require_owner_reviewer
@@ -24,6 +26,11 @@ class RuleIn(BaseModel):
     rule: str
     params: dict[str, Any] = Field(default_factory=dict)
     justification: str | None = None  # keeping an L2+ column unmasked needs one
+
+
+class PreviewIn(RuleIn):
+    column: str
+    rows: int = Field(8, ge=1, le=20)
 
 
 class DecisionIn(BaseModel):
@@ -112,3 +119,40 @@ def build(dataset: str, body: BuildIn, who: CallerDep, p: PlatformDep) -> dict[s
     data = asdict(result)
     data["gate"] = result.gate.to_json()
     return data
+
+
+@router.get("/rules")
+def rules(who: CallerDep) -> list[dict[str, Any]]:
+    """The masking rules there are: name, version, note, accepted kinds, parameters."""
+    from sandbox.masking import registry
+
+    return [{"name": r.name, "version": r.version, "note": r.note, "kinds": list(r.kinds),
+             "params": r.defaults()} for _, r in sorted(registry().items())]  # fmt: skip
+
+
+@router.post("/{dataset}/preview")
+def preview(dataset: str, body: PreviewIn, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
+    """A rule on a few of the column's values: the masked values (never the raw ones), or
+    why the masking floor refuses it. Nothing is changed."""
+    from sandbox.preview import preview as run
+
+    require_owner_reviewer(who, owner_of(p, dataset))
+    return run(p, dataset, body.column, body.rule, body.params, body.justification, body.rows)
+
+
+@router.get("/{dataset}/builds")
+def builds(dataset: str, who: CallerDep, p: PlatformDep) -> list[dict[str, Any]]:
+    """The dataset's sample builds, newest first: rows, k-anonymity, the leak gate."""
+    from sandbox.preview import builds as run
+
+    return run(p, dataset)
+
+
+@router.get("/{dataset}/examples")
+def examples(dataset: str, who: CallerDep, p: PlatformDep,
+             rows: int = Query(10, ge=1, le=50)) -> dict[str, Any]:  # fmt: skip
+    """The first rows of the newest published sample (masked, as sandboxes see them)."""
+    from sandbox.preview import examples as run
+
+    require_owner_reviewer(who, owner_of(p, dataset), also=("operator", "auditor", "admin"))
+    return run(p, dataset, rows)

@@ -62,6 +62,15 @@ def show_dataset(name: str, who: CallerDep, p: PlatformDep) -> dict[str, Any]:
     return Catalog(p).show(name)
 
 
+@router.get("/{name}/lineage")
+def lineage(name: str, who: CallerDep, p: PlatformDep, depth: int = 4) -> dict[str, Any]:
+    """Where the dataset came from and what was made from it (``depth`` steps each way)."""
+    from hub.lineage import graph
+
+    with p.db.session() as session:
+        return graph(session, name, max(1, min(depth, 10)))
+
+
 def allowed_source(p: Platform, source: str) -> None:
     """Refuse a source the platform should not read for a person: a file outside the
     ingest folders (the API reads with the platform's own rights), or a database on a host

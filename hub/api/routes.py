@@ -194,11 +194,16 @@ def audit_entries(
     action: str | None = None,
     subject: str | None = None,
     actor: str | None = None,
+    since: str | None = Query(None, description="ISO date or time (UTC when naive)"),
+    until: str | None = Query(None, description="ISO date or time, exclusive"),
+    before: int | None = Query(None, ge=1, description="Only entries below this seq"),
 ) -> list[dict[str, Any]]:
-    """The newest entries (oldest first), filtered by action, subject or actor."""
+    """The newest entries (oldest first), filtered by action, subject, actor, a time range;
+    ``before`` pages back."""
     who.require(*READERS)
     with p.db.session() as session:
-        return p.ledger.entries(session, limit, action=action, subject=subject, actor=actor)
+        return p.ledger.entries(session, limit, action=action, subject=subject, actor=actor,
+                                since=since, until=until, before=before)  # fmt: skip
 
 
 @router.get("/audit/proof/{seq}", tags=["audit"])
