@@ -219,12 +219,18 @@ class Console:
         return hmac.new(self.secret, (request.cookies.get(COOKIE) or "").encode(),
                         "sha256").hexdigest()[:32]  # fmt: skip
 
-    async def form(self, request: Request) -> dict[str, str]:
+    async def form(self, request: Request) -> dict[str, Any]:
         """The POSTed form, after checking its CSRF token and that it is not a second
         submission of the same form (a double click, a reload, the back button)."""
         self.user(request)
-        data = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        if not hmac.compare_digest(data.get("_csrf", ""), self.csrf(request)):
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            parsed = await request.form(max_files=1, max_fields=40)  # files spool to disk
+            data: dict[str, Any] = {k: parsed[k] for k in parsed}
+        else:
+            data = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        if not isinstance(data.get("_csrf", ""), str) or not hmac.compare_digest(
+            data.get("_csrf", ""), self.csrf(request)
+        ):
             raise HTTPException(403, "stale form; reload the page")
         if "_once" in data and not self.forms.use(data["_once"]):
             raise Resubmitted()

@@ -33,6 +33,15 @@ MESSAGES = {
         "number": "Version", "hash": "Content hash", "created": "Created",
         "made_by": "Made by", "source_of": "Source", "run_n": "run {run}",
         "sample": "masked sample", "labeling_export": "labeling export",
+        "register": "Register a source", "file_source": "A file (CSV or Parquet)",
+        "sql_source": "A database table", "file": "File", "name": "Name in the catalog",
+        "encoding": "Encoding (default: detected)", "delimiter": "Delimiter (default: "
+        "detected)", "sql_url": "Database URL (without the password)", "password":
+        "Password (kept in the secrets store)", "table": "Table (schema.table)",
+        "register_do": "Register", "choose_file": "Choose a CSV or Parquet file to upload",
+        "register_help": "The platform reads the file or table, fingerprints it, and "
+        "proposes a classification for the owner to confirm. Nothing is registered if any "
+        "check fails.",
         "yes": "yes", "no": "no", "samples": "Masked samples", "no_samples": "No sample "
         "was built yet.", "build": "Build", "status": "Status", "k": "k-anonymity",
         "suppressed": "Suppressed rows", "gate": "Leak gate", "passed": "passed",
@@ -55,6 +64,14 @@ MESSAGES = {
         "number": "版本", "hash": "内容哈希", "created": "创建",
         "made_by": "创建人", "source_of": "来源", "run_n": "运行 {run}",
         "sample": "脱敏样例", "labeling_export": "标注导出",
+        "register": "登记数据源", "file_source": "文件（CSV 或 Parquet）",
+        "sql_source": "数据库表", "file": "文件", "name": "目录中的名称",
+        "encoding": "编码（默认自动识别）", "delimiter": "分隔符（默认自动识别）",
+        "sql_url": "数据库 URL（不含密码）", "password": "密码（存入密钥库）",
+        "table": "表（schema.table）", "register_do": "登记",
+        "choose_file": "请选择要上传的 CSV 或 Parquet 文件",
+        "register_help": "平台读取文件或表、计算指纹并给出分类分级建议，由数据所有方确认。"
+        "任一检查未通过则不登记。",
         "yes": "是", "no": "否", "samples": "脱敏样例", "no_samples": "尚未生成样例。",
         "build": "生成", "status": "状态", "k": "k-匿名", "suppressed": "抑制行数",
         "gate": "泄露检查", "passed": "通过", "failed": "未通过", "policy_v": "策略",
@@ -94,6 +111,21 @@ def draw(graph: dict[str, Any], t: Any) -> dict[str, Any]:
             "w": BOX_W, "h": BOX_H}  # fmt: skip
 
 
+def sql_url(url: str, password: str) -> str:
+    """The URL with the password set (typed apart, never shown again: the catalog keeps it
+    in the secrets store and the URL without it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise TrustlabError(f"{url!r} is not a database URL (driver://user@host:port/db)") from None
+    if password:
+        parsed = parsed.set(password=password)
+    return parsed.render_as_string(hide_password=False)
+
+
 def fingerprint(info: dict[str, Any]) -> str:
     """What the owner saw when deciding: the status and every column's class."""
     cols = ",".join(f"{c['name']}={c['pii']}/{c['level']}/{int(bool(c['quasi_identifier']))}"
@@ -128,6 +160,51 @@ def register(console: Any) -> None:
         table = console.table(request, rows, "name")
         return console.render(request, "catalog.html", t(request, "catalog"), tbl=table,
                               kinds=kinds, has_orgs=bool(orgs))  # fmt: skip
+
+    def register_form(request: Request, values: dict[str, Any] | None = None,
+                      error: str | None = None, status: int = 200) -> HTMLResponse:  # fmt: skip
+        orgs = [o["name"] for o in console.api(request).get("/organisations")]
+        mine = [r.org for r in console.held(request) if r.role == "provider" and r.org]
+        if not console.holds(request, "operator", "admin"):
+            orgs = [o for o in orgs if o in mine]
+        return console.render(request, "register.html", t(request, "register"), orgs=orgs,
+                              v=values or {"owner": mine[0] if mine else ""}, error=error,
+                              status=status)  # fmt: skip
+
+    @console.router.get("/catalog/register")
+    def register_page(request: Request) -> HTMLResponse:
+        return register_form(request)
+
+    @console.router.post("/catalog/register")
+    async def register_source(request: Request) -> Response:
+        form = await console.form(request)
+        api = console.api(request)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "sql_password"}
+        upload = form.get("file")
+
+        def run() -> Response:
+            name, owner = values.get("name", "").strip(), values.get("owner", "")
+            options = {k: values[k] for k in ("encoding", "delimiter") if values.get(k)}
+            try:
+                if values.get("kind") == "sql":
+                    body = {"source": sql_url(values.get("sql_url", ""),
+                                              form.get("sql_password") or ""),
+                            "table": values.get("table") or None, "format": "sql",
+                            "name": name, "owner": owner}  # fmt: skip
+                    api.post("/datasets", body)
+                else:
+                    if upload is None or isinstance(upload, str) or not upload.filename:
+                        raise TrustlabError(t(request, "choose_file"))
+                    upload.file.seek(0)
+                    api.request("POST", "/datasets/upload", params={
+                        "name": name, "owner": owner, "filename": upload.filename,
+                        **options}, content=iter(lambda: upload.file.read(1 << 20), b""),
+                        headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+            except TrustlabError as exc:
+                return register_form(request, values, str(exc), 400)
+            return RedirectResponse(f"{quote(name, safe='')}?done=1", 303)
+
+        return await run_in_threadpool(run)
 
     @console.router.get("/catalog/{name}")
     def dataset(request: Request, name: str) -> HTMLResponse:

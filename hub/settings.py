@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         description="Database hosts SQL sources may be registered from (the platform "
         "connects to them on a person's request).",
     )
+    upload_max_mb: int = Field(
+        2048,
+        ge=1,
+        description="Largest source file a person may upload from the console (MiB); "
+        "uploads land in HOME/ingest/uploads.",
+    )
     probe_rows: int = Field(
         2000,
         ge=10,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from hub.api.deps import Caller, CallerDep, PlatformDep
@@ -107,6 +107,60 @@ def register(body: NewDataset, who: CallerDep, p: PlatformDep) -> dict[str, Any]
     allowed_source(p, body.source)
     reg = Registration(body.source, body.table, body.format, body.encoding, body.delimiter)
     return Catalog(p, who.name).register(reg, body.name, body.owner)
+
+
+UPLOAD_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet"}
+
+
+@router.post("/upload", status_code=201)
+async def upload(
+    request: Request,
+    who: CallerDep,
+    p: PlatformDep,
+    name: str,
+    owner: str,
+    filename: str,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> dict[str, Any]:
+    """Register an uploaded file (the request body: CSV or Parquet) as a source, with the
+    same checks as a file on the host. The file is kept under HOME/ingest/uploads; if the
+    registration fails, nothing is kept."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    from fastapi.concurrency import run_in_threadpool
+
+    from hub.errors import TrustlabError
+
+    require_owner_reviewer(who, owner, also=("operator", "admin"))
+    base = Path(filename.replace("\\", "/")).name
+    suffix = Path(base).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES or not base.strip(". "):
+        raise TrustlabError(f"upload a .csv, .tsv, .txt or .parquet file, not {base!r}")
+    limit = p.settings.upload_max_mb * 1024 * 1024
+    folder = p.settings.home / "ingest" / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, mode=0o700)
+    target = folder / base
+    try:
+        size = 0
+        with target.open("wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TrustlabError(f"the file is larger than {p.settings.upload_max_mb} "
+                                        "MiB (setting upload_max_mb)")  # fmt: skip
+                fh.write(chunk)
+        if size == 0:
+            raise TrustlabError("the uploaded file is empty")
+        reg = Registration(str(target), None, format or UPLOAD_SUFFIXES[suffix], encoding,
+                           delimiter)  # fmt: skip
+        return await run_in_threadpool(Catalog(p, who.name).register, reg, name, owner)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 @router.post("/{name}/refresh")

@@ -6,6 +6,7 @@ the API down. Every page reads and writes through the real platform API."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from test_catalog import chinese_rows
 
+from hub.catalog import Catalog
 from hub.contracts import Contracts
 from tests.console_world import ConsoleWorld, running_console
 
@@ -314,13 +316,12 @@ def test_masking_policy_preview_change_and_operator_decision(console_world: Cons
     forged = other.request.post(w.url + "catalog/households/policy", form={
         "_csrf": w.csrf("prov-tax"), "column": "公民身份号码", "rule": "keep",
         "params": "{}", "do": "preview"})  # fmt: skip
-    assert forged.ok and "not a provider reviewer" in forged.text()
+    assert forged.ok and "not a provider reviewer" in html.unescape(forged.text())
     assert not any(value in forged.text() for value in raw)
 
 
 def test_sample_builds_and_masked_examples_on_the_dataset_page(console_world: ConsoleWorld) -> None:
     from sandbox.builder import BuildRequest, SampleBuilder
-
     from sandbox.policy import Policies
 
     w = console_world
@@ -411,3 +412,104 @@ def test_chinese_pages_render_with_cjk_fonts(console_world: ConsoleWorld, tmp_pa
                 assert any("CJK" in f["familyName"] for f in fonts), (path, fonts)
             page.screenshot(path=str(out / f"{name}.{lang}.png"), full_page=True)
             assert page.csp_errors == [], (path, page.csp_errors)
+
+
+def test_a_provider_registers_an_uploaded_file(console_world: ConsoleWorld) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    w = console_world
+    table = pa.table({"plate": ["浙A12345", "沪B67890", "京C13579"] * 20,
+                      "trips": list(range(60)), "email": [f"u{i}@example.cn" for i in range(60)]})  # fmt: skip
+    path = w.tmp / "vehicles.parquet"
+    pq.write_table(table, path)
+    prov = w.page("prov")
+    w.go(prov, "catalog")
+    prov.click("#register-link")
+    no_inline(prov.content())
+    assert [o.inner_text() for o in prov.query_selector_all("#reg-owner option")] == [
+        "civil-affairs"]  # a provider registers for its own organisation only  # fmt: skip
+    prov.fill("#reg-name", "vehicles")
+    prov.set_input_files("#reg-file", str(path))
+    prov.click("#register")
+    prov.wait_for_selector("#flash.ok")
+    assert prov.inner_text("h1").endswith("vehicles")
+    pii = {r.get_attribute("data-column"): r.query_selector("td.pii").inner_text()
+           for r in prov.query_selector_all("tr.column")}  # fmt: skip
+    assert pii == {"plate": "plate", "trips": "none", "email": "email"}
+    assert prov.inner_text("#classification-status") == "proposed"
+    # A file it cannot read: one line, the form keeps what was typed, nothing is kept.
+    bad = w.tmp / "notes.pdf"
+    bad.write_bytes(b"%PDF-1.4 not a table")
+    uploads = w.platform.settings.home / "ingest" / "uploads"
+    before = sorted(uploads.iterdir())
+    w.go(prov, "catalog/register")
+    prov.fill("#reg-name", "notes")
+    prov.set_input_files("#reg-file", str(bad))
+    prov.click("#register")
+    assert ".csv, .tsv, .txt or .parquet" in prov.inner_text("#register-error")
+    assert prov.input_value("#reg-name") == "notes"
+    broken = w.tmp / "broken.csv"
+    broken.write_bytes(b"")
+    prov.set_input_files("#reg-file", str(broken))
+    prov.click("#register")
+    assert "empty" in prov.inner_text("#register-error")
+    assert sorted(uploads.iterdir()) == before
+    names = [d["name"] for d in Catalog(w.platform).list()]
+    assert "notes" not in names
+    # Another organisation's provider may not register for this one (a forged post).
+    other = w.page("prov-tax")
+    forged = other.request.post(w.url + "catalog/register", multipart={
+        "_csrf": w.csrf("prov-tax"), "name": "sneaky", "owner": "civil-affairs",
+        "kind": "file", "file": {"name": "v.parquet", "mimeType": "application/octet-stream",
+                                 "buffer": path.read_bytes()}})  # fmt: skip
+    assert forged.status == 400
+    assert "not a provider reviewer of 'civil-affairs'" in html.unescape(forged.text())
+    assert sorted(uploads.iterdir()) == before
+
+
+@pytest.mark.postgres
+def test_an_operator_registers_a_database_table(
+    console_world: ConsoleWorld, postgres_admin: str
+) -> None:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    w = console_world
+    schema = f"console_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(postgres_admin, isolation_level="AUTOCOMMIT")
+    url = make_url(postgres_admin)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text(f'CREATE TABLE "{schema}".clinics (clinic TEXT, phone TEXT)'))
+            conn.execute(
+                text(
+                    f"INSERT INTO {schema}.clinics SELECT 'clinic ' || g, "
+                    "'1380013' || lpad(g::text, 4, '0') FROM generate_series(1, 50) g"
+                )
+            )
+        op = w.page("op")
+        w.go(op, "catalog/register")
+        op.fill("#reg-name", "clinics")
+        op.select_option("#reg-owner", "tax-bureau")
+        op.check("#kind-sql")
+        op.fill("#reg-sql-url", url.set(password=None).render_as_string(hide_password=False))
+        op.fill("#reg-sql-password", url.password or "")
+        op.fill("#reg-table", f"{schema}.clinics")
+        op.click("#register")
+        op.wait_for_selector("#flash.ok")
+        phone = op.query_selector('tr.column[data-column="phone"] td.pii').inner_text()
+        assert phone == "mobile"
+        secret = f":{url.password}@"  # the password as it sits in a URL
+        assert url.password and secret not in op.content()
+        assert secret not in json.dumps(Catalog(w.platform).show("clinics"))
+        with w.platform.db.session() as session:
+            entries = w.platform.ledger.entries(session, 20, subject="dataset:clinics")
+        assert entries and secret not in json.dumps(entries)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
