@@ -46,7 +46,9 @@ MESSAGES = {
         "was built yet.", "build": "Build", "status": "Status", "k": "k-anonymity",
         "suppressed": "Suppressed rows", "gate": "Leak gate", "passed": "passed",
         "failed": "failed", "policy_v": "Policy", "examples": "Example rows (masked, "
-        "sample v{v})", "policy": "Masking policy",
+        "sample v{v})", "policy": "Masking policy", "build_sample": "Build a masked sample "
+        "(rows)", "build_do": "Build (a minute or so)", "request_access": "Request this "
+        "dataset for a project",
     },
     "zh-CN": {
         "catalog": "数据目录", "dataset": "数据集", "kind": "类型", "owner": "所属机构",
@@ -76,10 +78,12 @@ MESSAGES = {
         "build": "生成", "status": "状态", "k": "k-匿名", "suppressed": "抑制行数",
         "gate": "泄露检查", "passed": "通过", "failed": "未通过", "policy_v": "策略",
         "examples": "示例数据（已脱敏，样例 v{v}）", "policy": "脱敏策略",
+        "build_sample": "生成脱敏样例（行数）", "build_do": "生成（约一分钟）",
+        "request_access": "为项目申请使用此数据集",
     },
 }  # fmt: skip
 LEVELS = ("L1", "L2", "L3", "L4")
-BOX_W, BOX_H, GAP_X, GAP_Y = 190, 44, 90, 26
+BOX_W, BOX_H, GAP_X, GAP_Y = 190, 44, 150, 26
 
 
 def draw(graph: dict[str, Any], t: Any) -> dict[str, Any]:
@@ -171,6 +175,23 @@ def register(console: Any) -> None:
                               v=values or {"owner": mine[0] if mine else ""}, error=error,
                               status=status)  # fmt: skip
 
+    @console.router.post("/catalog/{name}/sample")
+    async def build_sample(request: Request, name: str) -> Response:
+        form = await console.form(request)
+        api = console.api(request)
+        back = f"../{quote(name, safe='')}"
+
+        def run() -> Response:
+            rows = form.get("rows", "").strip()
+            try:
+                api.post(f"/samples/{quote(name, safe='')}/build",
+                         {"rows": int(rows) if rows.isdigit() else None})  # fmt: skip
+            except TrustlabError as exc:
+                return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
+            return RedirectResponse(f"{back}?done=1", 303)
+
+        return await run_in_threadpool(run)
+
     @console.router.get("/catalog/register")
     def register_page(request: Request) -> HTMLResponse:
         return register_form(request)
@@ -212,6 +233,8 @@ def register(console: Any) -> None:
         info = console.one(request, f"/datasets/{quote(name, safe='')}")
         graph = api.get(f"/datasets/{quote(name, safe='')}/lineage")
         owner = console.holds(request, "provider", org=info["owner"])
+        builder = info["kind"] == "source" and (owner or console.holds(request, "operator"))
+        owner = owner and info["kind"] == "source"  # derived data: classified by its making
         builds, examples = [], None
         if info["kind"] == "source":
             builds = api.get(f"/samples/{quote(name, safe='')}/builds")
@@ -222,7 +245,8 @@ def register(console: Any) -> None:
         return console.render(
             request, "dataset.html", f"{t(request, 'dataset')} {name}", d=info,
             owner=owner, pii_types=PII_TYPES, levels=LEVELS, seen=fingerprint(info),
-            builds=builds, examples=examples,
+            builds=builds, examples=examples, builder=builder,
+            projects=console.me(request)["projects"],
             svg=draw(graph, lambda key, **kw: t(request, key, **kw))
             if len(graph["nodes"]) > 1 else None,
         )  # fmt: skip

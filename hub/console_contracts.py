@@ -31,6 +31,11 @@ MESSAGES = {
         "{who}: {why}", "modes": "Uses", "columns": "Columns", "every_column": "every "
         "column", "role_provider": "provider reviewer of {org}", "role_operator": "operator",
         "export": "Download the contract (JSON)", "title_": "Title", "origin": "Origin",
+        "request_title": "Request {dataset}", "project": "For project", "days": "Days "
+        "(default: the platform's)", "category": "Purpose category", "send": "Send the "
+        "request", "request_help": "The data owner's provider reviewer and an operator "
+        "decide it; it takes effect once both approve.", "no_projects": "You are a member "
+        "of no project: an operator adds you to one first.",
     },
     "zh-CN": {
         "contracts": "数字合约", "contract": "合约", "party": "使用方", "state": "状态",
@@ -45,11 +50,21 @@ MESSAGES = {
         "理由：{why}", "modes": "使用方式", "columns": "字段", "every_column": "全部字段",
         "role_provider": "{org} 的数据提供方审核人", "role_operator": "平台运营方",
         "export": "下载合约（JSON）", "title_": "标题", "origin": "来源",
+        "request_title": "申请使用 {dataset}", "project": "所属项目",
+        "days": "天数（默认按平台设置）",
+        "category": "用途类别", "send": "提交申请",
+        "request_help": "由数据所有方的审核人与平台运营方审批，双方批准后生效。",
+        "no_projects": "您尚未加入任何项目：请先由运营方将您加入项目。",
     },
 }  # fmt: skip
 STATE_NAMES = {"zh-CN": {"draft": "待审批", "active": "生效", "suspended": "已暂停",
                          "expired": "已到期", "revoked": "已撤销", "rejected": "已驳回",
                          "pending": "待审批", "approved": "已批准"}}  # fmt: skip
+
+
+MODES = ("sandbox", "pipeline", "api", "labeling")
+CATEGORIES = ("product_development", "research", "statistics", "public_service",
+              "model_training", "other")  # fmt: skip
 
 
 def fingerprint(c: dict[str, Any]) -> str:
@@ -89,6 +104,43 @@ def register(console: Any) -> None:
         return console.render(request, "contracts.html", t(request, "contracts"),
                               tbl=console.table(request, view, "ref"),
                               states=sorted({c["state"] for c in rows}))  # fmt: skip
+
+    def request_form(request: Request, dataset: str, values: dict[str, Any] | None = None,
+                     error: str | None = None, status: int = 200) -> HTMLResponse:  # fmt: skip
+        info = console.one(request, f"/datasets/{quote(dataset, safe='')}")
+        projects = console.me(request)["projects"]
+        return console.render(request, "contract_request.html",
+                              t(request, "request_title", dataset=dataset), d=info,
+                              projects=projects, modes=MODES, categories=CATEGORIES,
+                              v=values or {}, error=error, status=status)  # fmt: skip
+
+    @console.router.get("/contracts/request/{dataset}")
+    def request_page(request: Request, dataset: str) -> HTMLResponse:
+        return request_form(request, dataset)
+
+    @console.router.post("/contracts/request/{dataset}")
+    async def request_contract(request: Request, dataset: str) -> Response:
+        raw = await request.body()
+        form = await console.form(request)
+        from urllib.parse import parse_qs
+
+        many = parse_qs(raw.decode())  # checkboxes: a key once per ticked box
+        api = console.api(request)
+
+        def run() -> Response:
+            days = form.get("days", "").strip()
+            body = {"project": form.get("project", ""), "dataset": dataset,
+                    "modes": many.get("modes") or [], "columns": many.get("columns") or None,
+                    "days": int(days) if days.isdigit() else None,
+                    "purpose": form.get("purpose", ""),
+                    "category": form.get("category") or "product_development"}  # fmt: skip
+            try:
+                made = api.post("/contracts/request", body)
+            except TrustlabError as exc:
+                return request_form(request, dataset, {**form, **body}, str(exc), 400)
+            return RedirectResponse(f"../../{quote(made['ref'], safe='')}?done=1", 303)
+
+        return await run_in_threadpool(run)
 
     @console.router.get("/contracts/{ref}")
     def contract(request: Request, ref: str) -> HTMLResponse:

@@ -513,3 +513,38 @@ def test_an_operator_registers_a_database_table(
         with engine.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_a_developer_requests_a_dataset_from_its_page(console_world: ConsoleWorld) -> None:
+    w = console_world
+    dev = w.page("dev")
+    w.go(dev, "catalog/households")
+    dev.click("#request-link")
+    no_inline(dev.content())
+    dev.uncheck("#mode-pipeline")
+    dev.fill("#req-days", "30")
+    dev.fill("#req-purpose", "district statistics for the transport plan")
+    dev.click("#send-request")
+    dev.wait_for_selector("#flash.ok")
+    ref = dev.url.rsplit("/", 1)[-1].split("?")[0]
+    shown = Contracts(w.platform).show(ref)
+    assert shown["party"] == "p1" and shown["objects"][0]["modes"] == ["sandbox"]
+    assert shown["purpose"]["text"] == "district statistics for the transport plan"
+    # No mode ticked: the API's one-line reason, the form as it was.
+    w.go(dev, "catalog/households")
+    dev.click("#request-link")
+    dev.uncheck("#mode-sandbox")
+    dev.uncheck("#mode-pipeline")
+    dev.fill("#req-purpose", "nothing")
+    dev.click("#send-request")
+    assert dev.query_selector("#request-error") is not None
+    assert dev.input_value("#req-purpose") == "nothing"
+    # A raw source without a confirmed classification offers no request.
+    w.go(dev, "catalog/residents")
+    assert dev.query_selector("#request-link") is None or (
+        Catalog(w.platform).show("residents")["classification_status"] == "confirmed"
+    )
+    # Someone in no project is told so.
+    op = w.page("op")
+    w.go(op, "contracts/request/households")
+    assert op.query_selector("#no-projects") is not None
