@@ -324,3 +324,141 @@ def test_labeling_dashboard_in_the_console(browser, hub_under_test: HubUnderTest
     refused = provider.goto(f"{base}/labeling/demo-ner")
     assert refused.status == 404 and "not a" in provider.inner_text("main")
     provider.context.close()
+
+
+JOURNEY = """
+name = "journey_check"
+description = "Residents per district of the uploaded register"
+inputs = ["journey_people"]
+outputs = ["journey_per_district"]
+
+[expectations.journey_per_district]
+not_null = ["district"]
+"""
+JOURNEY_CODE = """
+from pyspark.sql import functions as F
+
+
+def run(ctx):
+    people = ctx.read("journey_people")
+    ctx.write("journey_per_district", people.groupBy("district").agg(F.count("*").alias("n")))
+"""
+
+
+def test_a_provider_journey_in_the_browser(  # type: ignore[no-untyped-def]
+    browser, hub_under_test: HubUnderTest, tmp_path: Path
+) -> None:
+    """Register, confirm, mask, sample, grant, review, approve: the provider's whole part
+    in the console with a real hub login, no CLI; the developer asks in the console too
+    and submits from the CLI (as from a notebook)."""
+    from sandbox.cli import DEMO_OWNER
+    from sandbox.demo import generate_people
+
+    hub = hub_under_test
+    csv = tmp_path / "register.csv"
+    generate_people(csv, rows=3000, seed=23)
+    prov = english(login_to(browser, hub, "demo-provider", ""))
+    base = prov.url.split("/services/trustlab-console/")[0] + "/services/trustlab-console"
+    # 1. register an uploaded file; 2. confirm its classification
+    prov.goto(f"{base}/catalog/register")
+    prov.fill("#reg-name", "journey_people")
+    assert prov.input_value("#reg-owner") == DEMO_OWNER
+    prov.set_input_files("#reg-file", str(csv))
+    prov.click("#register")
+    prov.wait_for_selector("#flash.ok")
+    assert prov.inner_text("#classification-status") == "proposed"
+    prov.click("#confirm")
+    prov.wait_for_selector("#flash.ok")
+    assert prov.inner_text("#classification-status") == "confirmed"
+    # 3. the masking policy: income has no default rule (default deny); preview, then set
+    prov.click("#policy-link")
+    prov.select_option("#rule-column", "income")
+    prov.select_option("#rule-name", "numeric_bucket")
+    prov.fill("#rule-params", '{"width": 10000}')
+    prov.click("#do-preview")
+    values = [li.inner_text() for li in prov.query_selector_all("#preview-values li")]
+    assert values and all(int(v) % 10000 == 0 for v in values), values
+    prov.click("#do-save")
+    prov.wait_for_selector("#flash.ok")
+    # 4. a masked sample, built from the dataset's page
+    prov.goto(f"{base}/catalog/journey_people")
+    prov.fill("#build-rows", "1000")
+    prov.click("#build")
+    prov.wait_for_selector("#flash", timeout=300_000)
+    assert "published" in prov.inner_text("#builds tr.build"), prov.inner_text("main")[-2000:]
+    # 5. the developer asks for it in the console; the provider and the operator grant it
+    dev = english(login_to(browser, hub, "demo-dev", ""))
+    dev.goto(f"{base}/catalog/journey_people")
+    dev.click("#request-link")
+    dev.fill("#req-purpose", "residents per district for the journey test")
+    dev.click("#send-request")
+    dev.wait_for_selector("#flash.ok")
+    ref = dev.url.rsplit("/", 1)[-1].split("?")[0]
+    dev.context.close()
+    prov.goto(base + "/")
+    prov.click("#waits li[data-key=wait_contracts] a")
+    prov.click(f"#contracts a:text-is('{ref}')")
+    prov.click("#approve-provider")
+    prov.wait_for_selector("#flash.ok")
+    op = english(login_to(browser, hub, "demo-operator", ""))
+    op.goto(f"{base}/contracts/{ref}")
+    op.click("#approve-operator")
+    op.wait_for_selector("#flash.ok")
+    assert op.inner_text("#state").startswith("active")
+    # 6. the developer submits a pipeline on it; 7. the provider reviews and approves it
+    folder = tmp_path / "journey_check"
+    folder.mkdir()
+    (folder / "pipeline.toml").write_text(JOURNEY)
+    (folder / "main.py").write_text(textwrap.dedent(JOURNEY_CODE))
+    done = hub.as_user("demo-dev", "pipeline", "submit", str(folder), "--dry-run",
+                       "--format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout[-2000:]
+    version = json.loads(done.stdout)["version"]
+    assert json.loads(done.stdout)["state"] == "in_review", done.stdout[-2000:]
+    prov.goto(base + "/")
+    prov.click("#waits li[data-key=wait_reviews] a")
+    prov.click(f"a[href$='{version}']")
+    prov.click("#approve-provider")
+    prov.wait_for_selector("#flash.ok")
+    op.goto(f"{base}/reviews/{version}")
+    op.click("#approve-operator")
+    op.wait_for_selector("#flash.ok")
+    assert op.inner_text("#state") == "approved"
+    # Every step is in the ledger, by the person who took it in the browser.
+    aud = english(login_to(browser, hub, "demo-auditor", ""))
+    aud.goto(f"{base}/ledger?subject=dataset:journey_people")
+    actions = [(r.query_selector_all("td")[2].inner_text(), r.query_selector_all("td")[3]
+                .inner_text()) for r in aud.query_selector_all("tr.entry")]  # fmt: skip
+    assert ("demo-provider", "dataset.register") in actions
+    assert ("demo-provider", "dataset.confirm") in actions
+    aud.goto(f"{base}/ledger?actor=demo-provider")
+    mine = {r.query_selector_all("td")[3].inner_text() for r in aud.query_selector_all("tr.entry")}
+    assert {"masking_policy.update", "sample.publish", "pipeline.approve"} <= mine, mine
+    for page in (prov, op, aud):
+        page.context.close()
+
+
+def test_runs_and_product_lineage_in_the_console(browser, hub_under_test: HubUnderTest) -> None:  # type: ignore[no-untyped-def]
+    hub = hub_under_test
+    op = english(login_to(browser, hub, "demo-operator", ""))
+    base = op.url.split("/services/trustlab-console/")[0] + "/services/trustlab-console"
+    op.goto(f"{base}/runs")
+    first = op.locator("#runs tr.run", has_text="district_income").last
+    assert "published" in first.inner_text()
+    first.locator("a").click()
+    assert op.inner_text("#state") == "published"
+    assert op.locator("#tasks tr.task").count() >= 3
+    assert "success" in op.inner_text("#tasks")
+    assert op.get_attribute("#airflow", "href").startswith("http://127.0.0.1:")
+    assert "district_income" in op.inner_text("#outputs")
+    # The product's lineage: drawn from its input through the run that made it.
+    op.goto(f"{base}/catalog/district_income")
+    drawing = op.text_content("svg#lineage")
+    assert "people" in drawing and "district_income" in drawing and "run " in drawing
+    op.context.close()
+    dev = english(login_to(browser, hub, "demo-dev", ""))
+    assert dev.goto(f"{base}/runs").status == 403
+    assert dev.goto(f"{base}/ledger").status == 403
+    assert dev.goto(f"{base}/people").status == 403
+    assert dev.goto(f"{base}/no-such-page").status == 404
+    dev.context.close()
