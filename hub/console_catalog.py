@@ -132,9 +132,13 @@ def sql_url(url: str, password: str) -> str:
 
 def fingerprint(info: dict[str, Any]) -> str:
     """What the owner saw when deciding: the status and every column's class."""
+    import hashlib
+
     cols = ",".join(f"{c['name']}={c['pii']}/{c['level']}/{int(bool(c['quasi_identifier']))}"
                     for c in info["columns"])  # fmt: skip
-    return f"{info['classification_status']};{len(info['versions'])};{cols}"
+    classes = hashlib.sha256(cols.encode()).hexdigest()[:8]
+    return (f"classification {info['classification_status']}, {len(info['versions'])} "
+            f"version(s), column classes #{classes}")  # fmt: skip
 
 
 def register(console: Any) -> None:

@@ -70,7 +70,7 @@ CATEGORIES = ("product_development", "research", "statistics", "public_service",
 def fingerprint(c: dict[str, Any]) -> str:
     """What the reviewer saw: state, version and the decisions made so far."""
     made = sum(len(v["decisions"]) for v in c["versions"])
-    return f"{c['state']};v{c['version']};{len(c['versions'])};{made}"
+    return f"state {c['state']}, {len(c['versions'])} version(s), {made} decision(s)"
 
 
 def register(console: Any) -> None:

@@ -49,7 +49,7 @@ MESSAGES = {
 
 def fingerprint(policy: dict[str, Any]) -> str:
     pending = (policy.get("pending") or {}).get("version")
-    return f"v{policy.get('version')};pending={pending}"
+    return f"policy version {policy.get('version') or '-'}, pending {pending or '-'}"
 
 
 def register(console: Any) -> None:

@@ -25,7 +25,8 @@ MESSAGES = {
         "provider)", "create_project": "Create a project", "add_member": "Add a member",
         "add": "Add", "create": "Create", "reset_password": "New password",
         "password_once": "The password of {user} (shown once; hand it over safely): ",
-        "yes": "yes", "no": "no",
+        "yes": "yes", "no": "no", "orgs": "Organisations", "create_org": "Add an "
+        "organisation (a data provider, a consumer)",
     },
     "zh-CN": {
         "people": "用户与项目", "users": "用户", "user_name": "用户名", "user_roles": "角色",
@@ -34,6 +35,7 @@ MESSAGES = {
         "org": "所属机构（数据提供方）", "create_project": "创建项目", "add_member": "添加成员",
         "add": "添加", "create": "创建", "reset_password": "重置密码",
         "password_once": "{user} 的密码（仅显示一次，请安全转交）：", "yes": "是", "no": "否",
+        "orgs": "机构", "create_org": "添加机构（数据提供方、使用方）",
     },
 }  # fmt: skip
 
@@ -47,6 +49,7 @@ def register(console: Any) -> None:
     def show(request: Request, password: tuple[str, str] | None = None) -> HTMLResponse:
         api = console.api(request)
         users, projects = api.get("/users"), api.get("/projects")
+        orgs = [o["name"] for o in api.get("/organisations")]
         return console.render(
             request, "people.html", t(request, "people"), roles_all=ROLES,
             users=console.table(request, users, "name", "u"),
@@ -54,6 +57,7 @@ def register(console: Any) -> None:
             admin=console.holds(request, "admin"),
             manager=console.holds(request, "admin", "operator"), password=password,
             all_users=[u["name"] for u in users], all_projects=[x["name"] for x in projects],
+            orgs=orgs,
         )  # fmt: skip
 
     @console.router.get("/people")
@@ -79,6 +83,8 @@ def register(console: Any) -> None:
                 elif action == "password":
                     made = api.post(f"/users/{quote(user, safe='')}/password", {})
                     return show(request, (user, made.get("password") or ""))
+                elif action == "create-org":
+                    api.post("/organisations", {"name": form.get("org_name", "").strip()})
                 elif action == "create-project":
                     api.post(
                         "/projects",

@@ -418,6 +418,7 @@ def test_a_provider_journey_in_the_browser(  # type: ignore[no-untyped-def]
     prov.goto(base + "/")
     prov.click("#waits li[data-key=wait_reviews] a")
     prov.click(f"a[href$='{version}']")
+    assert not re.search(r"\sstyle=|<script|<style", prov.content())  # the strict CSP holds
     prov.click("#approve-provider")
     prov.wait_for_selector("#flash.ok")
     op.goto(f"{base}/reviews/{version}")

@@ -149,6 +149,9 @@ def test_contract_decisions_stale_forms_and_double_submits(console_world: Consol
              else None)  # fmt: skip
     stale.click("#approve-operator")
     assert "changed while you were looking" in stale.inner_text("#message")
+    assert "0 decision(s) → state draft, 1 version(s), 1 decision(s)" in stale.inner_text(
+        "#message"
+    )
     assert resp_text == [409]
     shown = Contracts(w.platform).show(ref)
     assert [d["reviewer"] for d in shown["versions"][-1]["decisions"]] == ["prov"]
@@ -248,6 +251,10 @@ def test_admin_manages_users_and_projects(console_world: ConsoleWorld) -> None:
     adm.click("#add-role button")
     adm.wait_for_selector("#flash.ok")
     assert "provider:tax-bureau" in adm.inner_text("tr.user[data-user=newcomer]")
+    adm.fill("#create-org input[name=org_name]", "transport-bureau")
+    adm.click("#create-org button")
+    adm.wait_for_selector("#flash.ok")
+    assert "transport-bureau" in adm.inner_text("#orgs")
     adm.fill("#create-project input[name=project]", "p-new")
     adm.click("#create-project button")
     adm.wait_for_selector("#flash.ok")
