@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -235,6 +235,30 @@ class Console:
         if "_once" in data and not self.forms.use(data["_once"]):
             raise Resubmitted()
         return data
+
+    async def act(
+        self,
+        request: Request,
+        call: Callable[[], Any],
+        back: str,
+        now: Callable[[], str] | None = None,
+        form: dict[str, Any] | None = None,
+    ) -> Response:
+        """Do ``call`` (an API call, in the thread pool) and go ``back`` with the outcome
+        as a flash: done, or the API's one-line reason. With ``now``, first the optimistic
+        check of ``form``'s ``_seen`` against what the object is now."""
+        from hub.errors import TrustlabError
+
+        def run() -> Response:
+            if now is not None:
+                self.unchanged(request, form or {}, now())
+            try:
+                call()
+            except TrustlabError as exc:
+                return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
+            return RedirectResponse(f"{back}?done=1", 303)
+
+        return await run_in_threadpool(run)
 
     def unchanged(self, request: Request, form: dict[str, str], now: str) -> None:
         """The optimistic check: the form carries what the page showed (``_seen``); if the

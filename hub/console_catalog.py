@@ -185,16 +185,11 @@ def register(console: Any) -> None:
         api = console.api(request)
         back = f"../{quote(name, safe='')}"
 
-        def run() -> Response:
-            rows = form.get("rows", "").strip()
-            try:
-                api.post(f"/samples/{quote(name, safe='')}/build",
-                         {"rows": int(rows) if rows.isdigit() else None})  # fmt: skip
-            except TrustlabError as exc:
-                return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
-            return RedirectResponse(f"{back}?done=1", 303)
-
-        return await run_in_threadpool(run)
+        rows = form.get("rows", "").strip()
+        body = {"rows": int(rows) if rows.isdigit() else None}
+        return await console.act(
+            request, lambda: api.post(f"/samples/{quote(name, safe='')}/build", body), back
+        )
 
     @console.router.get("/catalog/register")
     def register_page(request: Request) -> HTMLResponse:
@@ -269,18 +264,12 @@ def register(console: Any) -> None:
         base = f"/datasets/{quote(name, safe='')}"
         back = f"../{quote(name, safe='')}"
 
-        def run() -> Response:
-            console.unchanged(request, form, fingerprint(api.get(base)))
-            try:
-                if action == "confirm":
-                    api.post(f"{base}/confirm", {})
-                else:
-                    column = form.get("column", "")
-                    api.post(f"{base}/columns/{quote(column, safe='')}", {
-                        "pii": form.get("pii") or None, "level": form.get("level") or None,
-                        "quasi_identifier": form.get("qi") == "1"})  # fmt: skip
-            except TrustlabError as exc:
-                return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
-            return RedirectResponse(f"{back}?done=1", 303)
+        def call() -> Any:
+            if action == "confirm":
+                return api.post(f"{base}/confirm", {})
+            column = form.get("column", "")
+            return api.post(f"{base}/columns/{quote(column, safe='')}", {
+                "pii": form.get("pii") or None, "level": form.get("level") or None,
+                "quasi_identifier": form.get("qi") == "1"})  # fmt: skip
 
-        return await run_in_threadpool(run)
+        return await console.act(request, call, back, lambda: fingerprint(api.get(base)), form)

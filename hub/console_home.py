@@ -84,19 +84,26 @@ def contracts(request: Request, api: Any, me: dict[str, Any]) -> list[dict[str, 
     return items
 
 
-def decidable(c: dict[str, Any], user: str, roles: set[str], orgs: set[str]) -> bool:
-    """A pending version still awaiting a role this person holds (and did not write)."""
+def open_roles(
+    c: dict[str, Any], user: str, roles: set[str], orgs: set[str]
+) -> list[tuple[str, str | None]]:
+    """(role, org) this person may still decide on a pending version of contract ``c``:
+    one they did not write and have not decided (the API checks it all again)."""
+    found: list[tuple[str, str | None]] = []
     for v in c["versions"]:
         if v["status"] != "pending" or v["created_by"] == user:
             continue
         if any(d["reviewer"] == user for d in v["decisions"]):
             continue
         for need in v["awaiting"]:
-            if (need == "operator" and "operator" in roles) or any(
-                need == f"provider of {o}" for o in orgs
-            ):
-                return True
-    return False
+            if need == "operator" and "operator" in roles:
+                found.append(("operator", None))
+            found += [("provider", o) for o in sorted(orgs) if need == f"provider of {o}"]
+    return list(dict.fromkeys(found))
+
+
+def decidable(c: dict[str, Any], user: str, roles: set[str], orgs: set[str]) -> bool:
+    return bool(open_roles(c, user, roles, orgs))
 
 
 def ends_soon(c: dict[str, Any]) -> bool:

@@ -127,12 +127,8 @@ def register(console: Any) -> None:
         if verdict not in ("approve", "reject"):
             return console.error(request, 404, t(request, "not_found"))
 
-        def run() -> Response:
-            console.unchanged(request, form, fingerprint(api.get(f"{base}/policy")))
-            try:
-                api.post(f"{base}/policy-decision/{verdict}", {"reason": form.get("reason")})
-            except TrustlabError as exc:
-                return RedirectResponse(f"../policy?error={quote(str(exc))}", 303)
-            return RedirectResponse("../policy?done=1", 303)
-
-        return await run_in_threadpool(run)
+        return await console.act(
+            request,
+            lambda: api.post(f"{base}/policy-decision/{verdict}", {"reason": form.get("reason")}),
+            "../policy", lambda: fingerprint(api.get(f"{base}/policy")), form,
+        )  # fmt: skip
