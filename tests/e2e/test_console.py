@@ -4,6 +4,7 @@ lineage and preview, role-bound approve buttons, English and Simplified Chinese.
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -457,6 +458,10 @@ def test_runs_and_product_lineage_in_the_console(browser, hub_under_test: HubUnd
     assert "success" in op.inner_text("#tasks")
     assert op.get_attribute("#airflow", "href").startswith("http://127.0.0.1:")
     assert "district_income" in op.inner_text("#outputs")
+    if os.environ.get("TRUSTLAB_SCREENSHOTS"):  # docs/console.md's picture of a run
+        op.goto(op.url.split("/services/")[0] + "/services/trustlab-console/lang/zh-CN")
+        op.screenshot(path=f"{os.environ['TRUSTLAB_SCREENSHOTS']}/run.zh-CN.png", full_page=True)
+        english(op)
     # The product's lineage: drawn from its input through the run that made it.
     op.goto(f"{base}/catalog/district_income")
     drawing = op.text_content("svg#lineage")

@@ -387,6 +387,8 @@ SHOTS = [  # (who, path, file): each page as the role that uses it
     ("prov", "catalog/households", "dataset"),
     ("prov", "catalog/households/policy", "policy"),
     ("prov", "catalog/households.sample", "lineage"),
+    ("prov", "catalog/register", "register"),
+    ("dev", "contracts/request/households", "request"),
     ("op", "contracts", "contracts"),
     ("prov", "contracts/req-p1-households", "contract"),
     ("aud", "ledger?verify=1", "ledger"),
