@@ -459,7 +459,9 @@ def test_runs_and_product_lineage_in_the_console(browser, hub_under_test: HubUnd
     assert op.get_attribute("#airflow", "href").startswith("http://127.0.0.1:")
     assert "district_income" in op.inner_text("#outputs")
     if os.environ.get("TRUSTLAB_SCREENSHOTS"):  # docs/console.md's picture of a run
+        run_page = op.url
         op.goto(op.url.split("/services/")[0] + "/services/trustlab-console/lang/zh-CN")
+        op.goto(run_page)
         op.screenshot(path=f"{os.environ['TRUSTLAB_SCREENSHOTS']}/run.zh-CN.png", full_page=True)
         english(op)
     # The product's lineage: drawn from its input through the run that made it.
