@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.console_home import decidable, ends_soon
+from hub.console_home import decidable, ends_soon, open_roles
 from hub.errors import TrustlabError
 
 MESSAGES = {
@@ -146,20 +146,9 @@ def register(console: Any) -> None:
     def contract(request: Request, ref: str) -> HTMLResponse:
         c = console.one(request, f"/contracts/{quote(ref, safe='')}")
         user, roles, orgs = mine(request)
-        choices: list[tuple[str, str]] = []
-        for v in c["versions"]:
-            if v["status"] != "pending" or v["created_by"] == user:
-                continue
-            if any(d["reviewer"] == user for d in v["decisions"]):
-                continue
-            for need in v["awaiting"]:
-                if need == "operator" and "operator" in roles:
-                    choices.append(("operator", t(request, "approve_as",
-                                                  role=t(request, "role_operator"))))  # fmt: skip
-                for org in orgs:
-                    if need == f"provider of {org}":
-                        label = t(request, "approve_as", role=t(request, "role_provider", org=org))
-                        choices.append(("provider", label))
+        choices = [(role, t(request, "approve_as", role=t(request, "role_operator")
+                            if role == "operator" else t(request, "role_provider", org=org)))
+                   for role, org in open_roles(c, user, roles, orgs)]  # fmt: skip
         can_state = bool(roles & {"operator", "provider"})  # the API checks the owner
 
         def who(need: str) -> str:
@@ -204,12 +193,5 @@ def register(console: Any) -> None:
         if action not in calls:
             return console.error(request, 404, t(request, "not_found"))
 
-        def run() -> Response:
-            console.unchanged(request, form, fingerprint(api.get(base)))
-            try:
-                calls[action]()
-            except TrustlabError as exc:
-                return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
-            return RedirectResponse(f"{back}?done=1", 303)
-
-        return await run_in_threadpool(run)
+        return await console.act(request, calls[action], back,
+                                 lambda: fingerprint(api.get(base)), form)  # fmt: skip
