@@ -176,7 +176,11 @@ class Console:
         session = self._session(request)
         if session is None or not session[1]:
             raise _LoginRequired()
-        return PlatformClient(self.api_url, session[1], timeout=1800)
+        client = getattr(request.state, "api_client", None)
+        if client is None or client.api_url != self.api_url.rstrip("/"):  # one per request
+            client = request.state.api_client = PlatformClient(self.api_url, session[1],
+                                                               timeout=1800)  # fmt: skip
+        return client
 
     def user(self, request: Request) -> str:
         """The logged-in user, or a redirect to the hub's login (raised)."""
@@ -434,7 +438,12 @@ def create_app(platform: Platform | None = None, hub_api: str | None = None,
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable) -> Response:
-        resp = await call_next(request)
+        try:
+            resp = await call_next(request)
+        finally:
+            client = getattr(request.state, "api_client", None)
+            if client is not None:
+                client.close()
         resp.headers["Content-Security-Policy"] = CSP
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "same-origin"
