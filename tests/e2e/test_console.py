@@ -351,11 +351,21 @@ def test_a_provider_journey_in_the_browser(  # type: ignore[no-untyped-def]
 ) -> None:
     """Register, confirm, mask, sample, grant, review, approve: the provider's whole part
     in the console with a real hub login, no CLI; the developer asks in the console too
-    and submits from the CLI (as from a notebook)."""
+    and submits from the CLI (as from a notebook). The grant is revoked at the end: the
+    demo project is shared with the other tests of this platform."""
+    granted: list[str] = []
+    try:
+        _journey(browser, hub_under_test, tmp_path, granted)
+    finally:
+        for ref in granted:  # already revoked in the browser when the journey got there
+            hub_under_test.as_user("demo-operator", "contract", "revoke", ref, "--reason",
+                                   "console journey test done")  # fmt: skip
+
+
+def _journey(browser, hub: HubUnderTest, tmp_path: Path, granted: list[str]) -> None:  # type: ignore[no-untyped-def]
     from sandbox.cli import DEMO_OWNER
     from sandbox.demo import generate_people
 
-    hub = hub_under_test
     csv = tmp_path / "register.csv"
     generate_people(csv, rows=20000, seed=23)
     prov = english(login_to(browser, hub, "demo-provider", ""))
@@ -400,6 +410,7 @@ def test_a_provider_journey_in_the_browser(  # type: ignore[no-untyped-def]
     dev.click("#send-request")
     dev.wait_for_selector("#flash.ok")
     ref = dev.url.rsplit("/", 1)[-1].split("?")[0]
+    granted.append(ref)
     dev.context.close()
     prov.goto(base + "/")
     prov.click("#waits li[data-key=wait_contracts] a")
@@ -441,6 +452,12 @@ def test_a_provider_journey_in_the_browser(  # type: ignore[no-untyped-def]
     aud.goto(f"{base}/ledger?actor=demo-provider")
     mine = {r.query_selector_all("td")[3].inner_text() for r in aud.query_selector_all("tr.entry")}
     assert {"masking_policy.update", "sample.publish", "pipeline.approve"} <= mine, mine
+    # The grant ends in the console too: the operator revokes it, with a reason.
+    op.goto(f"{base}/contracts/{ref}")
+    op.fill("#revoke-reason", "the journey is over")
+    op.click("#revoke")
+    op.wait_for_selector("#flash.ok")
+    assert op.inner_text("#state").startswith("revoked")
     for page in (prov, op, aud):
         page.context.close()
 
